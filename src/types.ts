@@ -1,0 +1,132 @@
+/**
+ * The record types every part of quorum shares. Sinks, queries and users' scripts read these
+ * names, so they are defined once here (see DESIGN.md for the wire contracts).
+ */
+
+/** One panel seat. A port is the member's stable index: one port, one vote. */
+export interface PanelMember {
+  port: number;
+  model: string;
+  family: string;
+  baseURL: string;
+  apiKeyEnv: string;
+  timeoutMs: number;
+  maxTokens?: number;
+  temperature?: number;
+}
+
+export interface Panel {
+  /** Where the panel came from: a file path, or "built-in" / "sandbox". */
+  source: string;
+  baseURL: string;
+  apiKeyEnv: string;
+  /** Configured quorum from the file (votes required when every member answers), if any. */
+  quorum?: number;
+  timeoutMs: number;
+  members: PanelMember[];
+}
+
+export const FAILURE_KINDS = [
+  'timeout',
+  'rate_limited',
+  'http',
+  'network',
+  'malformed',
+  'empty',
+  'auth',
+  'cancelled',
+] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+export interface Usage {
+  inputTokens?: number;
+  outputTokens?: number;
+  /** Provider-reported cost in credits/USD (OpenRouter's `usage.cost`). */
+  cost?: number;
+}
+
+/** The question one run asks of every port. */
+export interface ModelRequest {
+  query: string;
+  /** Document text given with --context; always wrapped as data, never as instructions. */
+  context?: { source: string; text: string };
+}
+
+interface OutcomeBase {
+  port: number;
+  model: string;
+  family: string;
+  /** Wall time from the first attempt's start to the outcome, in ms. */
+  latencyMs: number;
+  attempts: number;
+}
+
+export interface ModelSuccess extends OutcomeBase {
+  ok: true;
+  text: string;
+  usage: Usage;
+  finishReason?: string;
+  /** Provider's generation id, for auditing against the provider's logs. */
+  responseId?: string;
+}
+
+export interface ModelFailure extends OutcomeBase {
+  ok: false;
+  kind: FailureKind;
+  /** One line, safe to print: never contains the API key. */
+  message: string;
+  status?: number;
+}
+
+export type ModelOutcome = ModelSuccess | ModelFailure;
+
+/** Progress a port reports while it runs, for the live terminal view. */
+export type PortPhase = 'waiting' | 'streaming' | 'done' | 'failed';
+
+export type RunStatus = 'consensus' | 'degraded' | 'quorum_lost';
+
+export interface QuorumInfo {
+  /** Votes required with the whole panel answering (DESIGN: q). */
+  configured: number;
+  /** Votes required given who actually answered (q, or q' when degraded). */
+  required: number;
+  responders: number;
+  panel: number;
+  /** Fewest responders for any consensus (default: strict majority of the panel). */
+  minResponders: number;
+}
+
+export interface ClaimRecord {
+  text: string;
+  support: number;
+  ports: number[];
+  /** Every wording the supporting ports used, for the record. */
+  wordings?: { port: number; text: string }[];
+}
+
+export interface FailureRecord {
+  port: number;
+  model: string;
+  kind: FailureKind;
+  attempts: number;
+  message?: string;
+}
+
+export interface ConsensusResult {
+  status: RunStatus;
+  quorum: QuorumInfo;
+  claims: ClaimRecord[];
+  dissent: ClaimRecord[];
+  failures: FailureRecord[];
+  /** agreement[i][j]: share of claims made by port i or j that both make (Jaccard); null for a port with no answer. */
+  agreement: (number | null)[][];
+}
+
+export interface ConsensusDocument extends ConsensusResult {
+  runId: string;
+  query: string;
+  chunk: { source: string; id: string } | null;
+  startedAt: string;
+  finishedAt: string;
+  sandbox: boolean;
+}
