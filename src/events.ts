@@ -1,0 +1,230 @@
+/**
+ * The CloudEvents quorum writes to `cloudevents.jsonl`, one structured-mode JSON object a line.
+ * The SQL in `queries/` reads these names (`type`, `runid`, `port`, `data.latencyMs`, …), so
+ * every field is defined and documented here, once.
+ */
+import { randomUUID } from 'node:crypto';
+import { CloudEvent } from 'cloudevents';
+import type { FailureKind, QuorumInfo, RunStatus } from './types.js';
+
+/** Every event type quorum emits; the `quorum.` prefix namespaces them among other producers. */
+export const EVENT_TYPES = {
+  runStarted: 'quorum.run.started',
+  modelResponded: 'quorum.model.responded',
+  modelFailed: 'quorum.model.failed',
+  consensusReached: 'quorum.consensus.reached',
+  runCompleted: 'quorum.run.completed',
+  /** Reserved for the vote round; its data shape is fixed by the issue that first emits it. */
+  voteCast: 'quorum.vote.cast',
+  /** Reserved for `quorum batch`; its data shape is fixed by the issue that first emits it. */
+  batchStarted: 'quorum.batch.started',
+  /** Reserved for `quorum batch`; its data shape is fixed by the issue that first emits it. */
+  batchCompleted: 'quorum.batch.completed',
+} as const;
+
+export type QuorumEventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
+
+/** Types whose `source` is the port (`/quorum/port/<n>`) and which therefore need `ctx.port`. */
+export const PORT_EVENT_TYPES: ReadonlySet<QuorumEventType> = new Set([
+  EVENT_TYPES.modelResponded,
+  EVENT_TYPES.modelFailed,
+  EVENT_TYPES.voteCast,
+]);
+
+/** `data` of `quorum.run.started`: what was asked, of whom. Never holds API keys. */
+export interface RunStartedData {
+  /** The research question, verbatim. */
+  query: string;
+  panel: {
+    /** Where the panel came from: a file path, `built-in` or `sandbox`. */
+    source: string;
+    /** N, the number of ports. */
+    size: number;
+    /** One entry per port, in port order. */
+    members: { port: number; model: string; family: string }[];
+  };
+  /** Votes required with the whole panel answering (q), and the fewest responders for any consensus. */
+  quorum: { configured: number; minResponders: number };
+  /** The `--context` document (or batch chunk source) given to every port; null when none. */
+  context: { source: string; chars: number } | null;
+  /** True when the panel is the offline simulator, so no real model answered. */
+  sandbox: boolean;
+  /** Vote rounds requested (`--rounds`), when known. */
+  rounds?: number;
+  /** Default per-call timeout in ms, when known. */
+  timeoutMs?: number;
+}
+
+/** `data` of `quorum.model.responded`: one port returned a usable answer. */
+export interface ModelRespondedData {
+  port: number;
+  /** Model id as sent to the provider, e.g. `deepseek/deepseek-chat:free`. */
+  model: string;
+  /** Model family (`meta`, `deepseek`, …), the unit of independence. */
+  family: string;
+  /** Wall time from the first attempt's start to the answer, in ms. */
+  latencyMs: number;
+  /** Attempts made, including the successful one (1 = no retry). */
+  attempts: number;
+  /** Prompt tokens as reported by the provider; absent when it reported none. */
+  inputTokens?: number;
+  /** Completion tokens as reported by the provider; absent when it reported none. */
+  outputTokens?: number;
+  /** Provider-reported cost (OpenRouter `usage.cost`, credits/USD); absent when unreported. */
+  cost?: number;
+  /** Claims extracted from the answer; absent when the event is written before extraction. */
+  claims?: number;
+  /** Length of the answer text, in UTF-16 code units. */
+  chars?: number;
+  /** Provider's finish reason (`stop`, `length`, …), when given. */
+  finishReason?: string;
+  /** Provider's generation id, for auditing against its logs. */
+  responseId?: string;
+}
+
+/** `data` of `quorum.model.failed`: one port gave no usable answer. */
+export interface ModelFailedData {
+  port: number;
+  model: string;
+  family: string;
+  /** DESIGN.md failure kind: timeout, rate_limited, http, network, malformed, empty, auth, cancelled. */
+  kind: FailureKind;
+  /** One line, safe to print: never contains an API key. */
+  message: string;
+  /** Attempts made before giving up. */
+  attempts: number;
+  /** Wall time from the first attempt's start to the failure, in ms. */
+  latencyMs: number;
+  /** HTTP status of the last attempt, when there was one. */
+  status?: number;
+}
+
+/** `data` of `quorum.consensus.reached`: the gather's verdict (written for every status, even quorum_lost). */
+export interface ConsensusReachedData {
+  status: RunStatus;
+  /** Quorum arithmetic as applied: configured q, required (q or degraded q'), responders r, panel N, minResponders. */
+  quorum: QuorumInfo;
+  /** Number of consensus claims. */
+  claims: number;
+  /** Number of claims that missed quorum. */
+  dissent: number;
+  /** Number of ports that failed. */
+  failures: number;
+}
+
+/** `data` of `quorum.run.completed`: the last event of every run, however it ended. */
+export interface RunCompletedData {
+  /** The result's status, or `failed` (an error ended the run) or `interrupted` (SIGINT). */
+  status: RunStatus | 'failed' | 'interrupted';
+  /** Wall time of the whole run, in ms. */
+  durationMs: number;
+  /** The process exit code this run maps to (0, 1, 2 or 130). */
+  exitCode: number;
+  /** One-line reason when status is `failed` or `interrupted`. */
+  message?: string;
+}
+
+/** Placeholder for the reserved types until their issues define them. */
+export type ReservedEventData = Record<string, unknown>;
+
+/** The `data` type of each event type. */
+export interface EventDataMap {
+  'quorum.run.started': RunStartedData;
+  'quorum.model.responded': ModelRespondedData;
+  'quorum.model.failed': ModelFailedData;
+  'quorum.consensus.reached': ConsensusReachedData;
+  'quorum.run.completed': RunCompletedData;
+  'quorum.vote.cast': ReservedEventData;
+  'quorum.batch.started': ReservedEventData;
+  'quorum.batch.completed': ReservedEventData;
+}
+
+/** Where an event belongs: its run, port, chunk and span. */
+export interface EventContext {
+  runId: string;
+  /** Required for model events (it makes their `source`); optional elsewhere. */
+  port?: number;
+  /** The batch chunk the run worked on, when any. */
+  chunkId?: string;
+  /** W3C traceparent of the span the event happened in (`traceparentOf(span)`). */
+  traceparent?: string;
+  /** Fixed id, for replays and tests; a random UUID otherwise. */
+  id?: string;
+  /** Fixed time, for replays and tests; now otherwise. */
+  time?: Date | string;
+}
+
+/**
+ * One line of `cloudevents.jsonl`: a CloudEvents 1.0 event in structured JSON mode.
+ * Extension attributes are lowercase alphanumerics per the spec, which is why `runid` and
+ * `chunkid` are spelled so; absent extensions are left out, not null.
+ */
+export interface QuorumCloudEvent<T extends QuorumEventType = QuorumEventType> {
+  specversion: '1.0';
+  /** Unique per event (UUID unless given). */
+  id: string;
+  /** `/quorum/port/<n>` for model events, `/quorum/run` otherwise. */
+  source: string;
+  type: T;
+  /** ISO-8601 UTC time the event was made. */
+  time: string;
+  datacontenttype: 'application/json';
+  /** Run id (extension). */
+  runid: string;
+  /** Panel port, an integer (extension); on every model event. */
+  port?: number;
+  /** Batch chunk id (extension). */
+  chunkid?: string;
+  /** W3C traceparent `00-<traceId>-<spanId>-<flags>` (Distributed Tracing extension): joins the event to its span. */
+  traceparent?: string;
+  data: EventDataMap[T];
+}
+
+/** Any event quorum writes, discriminated by `type`. */
+export type QuorumEvent = { [K in QuorumEventType]: QuorumCloudEvent<K> }[QuorumEventType];
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * Builds one event as a plain JSON object ready for a `JsonlSink`, checked by the cloudevents
+ * SDK's own validation. Throws (`ValidationError` from cloudevents, or `TypeError`) when the
+ * context is unusable: a model event without a port, a port that is not a non-negative
+ * integer (extension values may not be floats), or a malformed traceparent.
+ */
+export function makeEvent<T extends QuorumEventType>(
+  type: T,
+  data: EventDataMap[T],
+  ctx: EventContext,
+): QuorumCloudEvent<T> {
+  const { runId, port, chunkId, traceparent } = ctx;
+  if (!runId) throw new TypeError(`Expected a non-empty runId for ${type}`);
+  if (port !== undefined && !(Number.isSafeInteger(port) && port >= 0)) {
+    throw new TypeError(`Expected port to be a non-negative integer for ${type}, got ${port}`);
+  }
+  if (PORT_EVENT_TYPES.has(type) && port === undefined) {
+    throw new TypeError(`Expected a port for ${type}: model events are sourced from their port`);
+  }
+  if (traceparent !== undefined && !TRACEPARENT.test(traceparent)) {
+    throw new TypeError(
+      `Expected a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${traceparent}`,
+    );
+  }
+  const time = ctx.time === undefined ? new Date() : new Date(ctx.time);
+  const event: QuorumCloudEvent<T> = {
+    specversion: '1.0',
+    id: ctx.id ?? randomUUID(),
+    source: PORT_EVENT_TYPES.has(type) ? `/quorum/port/${port}` : '/quorum/run',
+    type,
+    time: time.toISOString(),
+    datacontenttype: 'application/json',
+    runid: runId,
+    ...(port !== undefined ? { port } : {}),
+    ...(chunkId ? { chunkid: chunkId } : {}),
+    ...(traceparent ? { traceparent } : {}),
+    data,
+  };
+  // The SDK's constructor validates names, value types and the 1.0 schema; its frozen instance
+  // is discarded because a plain object is cheaper to serialise and to type.
+  new CloudEvent(event as unknown as Record<string, unknown>);
+  return event;
+}
