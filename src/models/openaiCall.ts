@@ -1,0 +1,183 @@
+/**
+ * The real {@link ModelCall}: one chat completion through the `openai` SDK against OpenRouter
+ * or any OpenAI-compatible endpoint. No retries and no deadline of its own: operators own
+ * both, and cancel through the AbortSignal.
+ */
+import OpenAI from 'openai';
+import { ModelCallError } from '../errors.js';
+import type { PanelMember, Usage } from '../types.js';
+import type { CallHooks, ModelCall, RawAnswer } from './call.js';
+import { classifyError } from './classify.js';
+import { buildMessages } from './prompt.js';
+
+export interface OpenAICallOptions {
+  /** Where API keys are read (`env[member.apiKeyEnv]`). Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Stream the answer over SSE (default true) for first-token timing. Without streaming,
+   * `onFirstToken` fires when the whole answer arrives.
+   */
+  stream?: boolean;
+  /** Sent as `X-Title`, OpenRouter's app attribution. Default "quorum". */
+  appTitle?: string;
+  /** Sent as `HTTP-Referer`, OpenRouter's app attribution (the app's URL). Not sent when unset. */
+  referer?: string;
+}
+
+/** Operators enforce deadlines; this only stops the SDK's own 10-minute default from firing first. */
+const SDK_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Creates a {@link ModelCall} backed by the `openai` SDK. Clients are cached per
+ * (baseURL, key), so a run reuses connections across ports on the same endpoint.
+ *
+ * Rejections are always {@link ModelCallError}s whose message never contains the key: a
+ * missing key is `auth` naming the variable; the rest goes through {@link classifyError}.
+ */
+export function createOpenAICall(opts: OpenAICallOptions = {}): ModelCall {
+  const env = opts.env ?? process.env;
+  const stream = opts.stream ?? true;
+  const headers: Record<string, string> = { 'X-Title': opts.appTitle ?? 'quorum' };
+  if (opts.referer) headers['HTTP-Referer'] = opts.referer;
+  // One client per endpoint and key: the SDK keeps its connection pool inside the client.
+  const clients = new Map<string, OpenAI>();
+
+  const clientFor = (baseURL: string, apiKey: string): OpenAI => {
+    const cacheKey = `${baseURL}\n${apiKey}`;
+    let client = clients.get(cacheKey);
+    if (!client) {
+      client = new OpenAI({
+        baseURL,
+        apiKey,
+        maxRetries: 0,
+        timeout: SDK_TIMEOUT_MS,
+        defaultHeaders: headers,
+        // The SDK would print unparsable SSE data (possibly long, provider-controlled) to the
+        // console; failures reach the user as classified values instead.
+        logLevel: 'off',
+      });
+      clients.set(cacheKey, client);
+    }
+    return client;
+  };
+
+  return async (member, request, hooks) => {
+    const apiKey = env[member.apiKeyEnv];
+    if (!apiKey) {
+      throw new ModelCallError('auth', `Environment variable ${member.apiKeyEnv} is not set`);
+    }
+    if (hooks.signal.aborted) throw new ModelCallError('cancelled', 'Request cancelled');
+    const client = clientFor(member.baseURL, apiKey);
+    const params = {
+      model: member.model,
+      messages: buildMessages(request),
+      ...(member.temperature !== undefined ? { temperature: member.temperature } : {}),
+      ...(member.maxTokens !== undefined ? { max_tokens: member.maxTokens } : {}),
+    };
+    try {
+      return stream ? await streamed(client, params, hooks) : await unary(client, params, hooks);
+    } catch (err) {
+      // The SDK ends an aborted stream quietly or with assorted errors: the signal is the truth.
+      if (hooks.signal.aborted) throw new ModelCallError('cancelled', 'Request cancelled');
+      throw classifyError(err, [apiKey]);
+    }
+  };
+}
+
+type Params = Omit<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, 'stream'>;
+
+interface ProviderUsage {
+  prompt_tokens?: unknown;
+  completion_tokens?: unknown;
+  cost?: unknown;
+}
+
+function toUsage(raw: ProviderUsage | null | undefined): Usage {
+  const usage: Usage = {};
+  if (!raw) return usage;
+  if (typeof raw.prompt_tokens === 'number') usage.inputTokens = raw.prompt_tokens;
+  if (typeof raw.completion_tokens === 'number') usage.outputTokens = raw.completion_tokens;
+  if (typeof raw.cost === 'number') usage.cost = raw.cost;
+  return usage;
+}
+
+/** `{error: {message, code}}` that OpenRouter puts in 200 bodies and stream chunks. */
+function embeddedError(body: unknown): ModelCallError | undefined {
+  const error = body !== null && typeof body === 'object' ? (body as { error?: unknown }).error : undefined;
+  if (!error) return undefined;
+  const message = typeof (error as { message?: unknown }).message === 'string' ? (error as { message: string }).message : JSON.stringify(error);
+  const code = (error as { code?: unknown }).code;
+  return new ModelCallError('http', `Provider error: ${message}`, typeof code === 'number' ? code : undefined);
+}
+
+function finish(text: string, finishReason: string | undefined, usage: Usage, responseId: string | undefined): RawAnswer {
+  if (text.trim() === '') {
+    throw new ModelCallError('empty', `Model returned no content${finishReason ? ` (finish_reason: ${finishReason})` : ''}`);
+  }
+  return {
+    text,
+    usage,
+    ...(finishReason !== undefined ? { finishReason } : {}),
+    ...(responseId !== undefined ? { responseId } : {}),
+  };
+}
+
+async function streamed(client: OpenAI, params: Params, hooks: CallHooks): Promise<RawAnswer> {
+  const stream = await client.chat.completions.create(
+    { ...params, stream: true, stream_options: { include_usage: true } },
+    { signal: hooks.signal },
+  );
+  let text = '';
+  let finishReason: string | undefined;
+  let responseId: string | undefined;
+  let usage: Usage = {};
+  let firstTokenSeen = false;
+  for await (const chunk of stream) {
+    // The SDK throws on `error` chunks itself; this guards providers that nest it differently.
+    const error = embeddedError(chunk);
+    if (error) throw error;
+    responseId ??= typeof chunk.id === 'string' && chunk.id ? chunk.id : undefined;
+    for (const choice of chunk.choices ?? []) {
+      // Reasoning models also stream `delta.reasoning`; only `content` is the answer.
+      const content = choice.delta?.content;
+      if (typeof content === 'string' && content.length > 0) {
+        if (!firstTokenSeen) {
+          firstTokenSeen = true;
+          hooks.onFirstToken?.();
+        }
+        text += content;
+      }
+      if (choice.finish_reason) finishReason = choice.finish_reason;
+    }
+    if (chunk.usage) usage = toUsage(chunk.usage as ProviderUsage);
+  }
+  // An aborted stream ends the SDK's iterator without an error.
+  if (hooks.signal.aborted) throw new ModelCallError('cancelled', 'Request cancelled');
+  if (finishReason === undefined) {
+    throw new ModelCallError('network', `Stream truncated: the connection ended before the model finished (${text.length} characters received, no finish_reason)`);
+  }
+  if ((finishReason as string) === 'error') {
+    throw new ModelCallError('http', 'Provider reported finish_reason "error" mid-stream');
+  }
+  return finish(text, finishReason, usage, responseId);
+}
+
+async function unary(client: OpenAI, params: Params, hooks: CallHooks): Promise<RawAnswer> {
+  const body: unknown = await client.chat.completions.create({ ...params, stream: false }, { signal: hooks.signal });
+  // A JSON-less 200 reaches us as a string: the SDK only parses bodies labelled JSON.
+  if (body === null || typeof body !== 'object') {
+    throw new ModelCallError('malformed', `Unreadable response: expected a JSON chat completion, got ${body === null ? 'null' : typeof body}`);
+  }
+  const error = embeddedError(body);
+  if (error) throw error;
+  const completion = body as OpenAI.Chat.ChatCompletion;
+  const choice = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
+  if (!choice) throw new ModelCallError('malformed', 'Unreadable response: no choices in the chat completion');
+  if ((choice.finish_reason as string) === 'error') {
+    throw new ModelCallError('http', 'Provider reported finish_reason "error"');
+  }
+  const content = choice.message?.content;
+  const text = typeof content === 'string' ? content : '';
+  if (text.length > 0) hooks.onFirstToken?.();
+  return finish(text, choice.finish_reason ?? undefined, toUsage(completion.usage as ProviderUsage | undefined), completion.id || undefined);
+}

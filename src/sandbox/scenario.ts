@@ -1,0 +1,236 @@
+/**
+ * Scenarios for the sandbox: which simulated models exist, what they answer and how they fail.
+ *
+ * A scenario is plain data (JSON or YAML) so users can script outages for `quorum sandbox
+ * --scenario FILE` without writing code, and tests can build one inline.
+ *
+ * @example
+ * ```yaml
+ * requireKey: sk-sandbox
+ * rateLimit: { requests: 20, windowMs: 10000 }
+ * models:
+ *   - model: acme/fast:free
+ *     family: acme
+ *     latencyMs: 50
+ *     answers:
+ *       - when: "capital of France"
+ *         text: '{"claims": ["Paris is the capital of France."]}'
+ *     answer: '{"claims": ["This is a simulated answer."]}'
+ *   - model: acme/flaky:free
+ *     fault: rate_limit
+ *     faultTimes: 2      # the first two requests get 429, later ones are answered
+ *     retryAfterS: 1
+ * ```
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { UsageError } from '../errors.js';
+
+/** Every failure a simulated model can be told to produce. */
+export const FAULTS = [
+  /** Accept the request and never answer, until the client gives up and disconnects. */
+  'hang',
+  /** 429 with `Retry-After` (`retryAfterS`, default 1) and X-RateLimit-* headers. */
+  'rate_limit',
+  'http_500',
+  'http_502',
+  'http_503',
+  /** 402 with an OpenRouter-style "insufficient credits" body. */
+  'http_402',
+  /** Destroy the socket without sending any response. */
+  'reset',
+  /** 200 whose body is not JSON; on a stream, an SSE `data:` line that is not JSON. */
+  'malformed',
+  /** HTTP 200 whose JSON body is `{"error":{"code":502,...}}`, as OpenRouter sends. */
+  'error_in_200',
+  /** A stream that sends some content, then a chunk with `error` and finish_reason "error". */
+  'midstream_error',
+  /** A stream that sends some content, then ends without finish_reason or `data: [DONE]`. */
+  'truncated',
+  /** A normal response whose content is "". */
+  'empty',
+  /** 401, as for a revoked key. */
+  'auth',
+] as const;
+export type Fault = (typeof FAULTS)[number];
+
+/** An answer chosen by matching the question. */
+export interface AnswerRule {
+  /** Regular expression (case-insensitive) tested against the last user message. */
+  when: string;
+  /** The content the model replies with when `when` matches. */
+  text: string;
+}
+
+/** Token counts and cost reported in the response's `usage` (OpenRouter puts `cost` there). */
+export interface SandboxUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  cost?: number;
+}
+
+/** One simulated model. */
+export interface SandboxModel {
+  /** Model id clients send, e.g. "meta-llama/llama-3.3-70b-instruct:free". */
+  model: string;
+  /** Model family, for panels built from the scenario. Defaults to the id's part before "/". */
+  family?: string;
+  /** Wait before the first byte of the response (or before a fault), in ms. Default 0. */
+  latencyMs?: number;
+  /** Wait between SSE chunks when streaming, in ms. Default 0. */
+  tokenDelayMs?: number;
+  /** Content for any question no rule in `answers` matches. */
+  answer?: string;
+  /** Question-specific answers; the first rule whose `when` matches wins. */
+  answers?: AnswerRule[];
+  /**
+   * Text the model streams in `reasoning` deltas (or the message's `reasoning` field) before
+   * its content, as reasoning models on OpenRouter do. Clients should ignore it.
+   */
+  reasoning?: string;
+  /** Fail this way instead of answering. */
+  fault?: Fault;
+  /** Fail only the first N requests to this model, then answer normally. Default: always fail. */
+  faultTimes?: number;
+  /** Seconds sent in `Retry-After` for `rate_limit` (default 1) and `http_503` (none by default). */
+  retryAfterS?: number;
+  /** Usage to report; counts default to a chars/4 estimate and cost to 0. */
+  usage?: SandboxUsage;
+}
+
+/** Account-wide rate limit over chat completions: at most `requests` per fixed `windowMs`. */
+export interface SandboxRateLimit {
+  requests: number;
+  windowMs: number;
+}
+
+/** What the sandbox serves. */
+export interface Scenario {
+  models: SandboxModel[];
+  /** When set, requests whose `Authorization: Bearer` token differs get 401. */
+  requireKey?: string;
+  rateLimit?: SandboxRateLimit;
+  /**
+   * Make error bodies quote the bearer token the request carried, as some careless providers
+   * do, so tests can check that clients redact keys from error messages. Default false.
+   */
+  echoKey?: boolean;
+}
+
+const nonNegativeInt = z.number().int().nonnegative();
+
+const answerRuleSchema = z.strictObject({
+  when: z.string().superRefine((source, ctx) => {
+    try {
+      new RegExp(source, 'i');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `expected a valid regular expression (${(err as Error).message})` });
+    }
+  }),
+  text: z.string(),
+});
+
+const modelSchema = z.strictObject({
+  model: z.string().min(1),
+  family: z.string().min(1).optional(),
+  latencyMs: nonNegativeInt.optional(),
+  tokenDelayMs: nonNegativeInt.optional(),
+  answer: z.string().optional(),
+  answers: z.array(answerRuleSchema).optional(),
+  reasoning: z.string().optional(),
+  fault: z.enum(FAULTS).optional(),
+  faultTimes: nonNegativeInt.optional(),
+  retryAfterS: z.number().nonnegative().optional(),
+  usage: z
+    .strictObject({
+      prompt_tokens: nonNegativeInt.optional(),
+      completion_tokens: nonNegativeInt.optional(),
+      cost: z.number().nonnegative().optional(),
+    })
+    .optional(),
+});
+
+/** The zod schema scenarios are validated with. Unknown keys are errors, so typos surface. */
+export const scenarioSchema = z
+  .strictObject({
+    models: z.array(modelSchema).min(1),
+    requireKey: z.string().min(1).optional(),
+    rateLimit: z
+      .strictObject({ requests: z.number().int().positive(), windowMs: z.number().int().positive() })
+      .optional(),
+    echoKey: z.boolean().optional(),
+  })
+  .superRefine((scenario, ctx) => {
+    const seen = new Set<string>();
+    scenario.models.forEach((m, i) => {
+      if (seen.has(m.model)) {
+        ctx.addIssue({ code: 'custom', path: ['models', i, 'model'], message: `expected a unique model id, "${m.model}" appears twice` });
+      }
+      seen.add(m.model);
+    });
+  });
+
+/** `models[2].fault`-style path, the way a user would point at the spot in their file. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else if (typeof key === 'string' && /^[A-Za-z_$][\w$]*$/.test(key)) out += out ? `.${key}` : key;
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
+  return out || '(top level)';
+}
+
+function issueText(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  }
+  // zod's own wording ("Invalid input: expected number, received string") is right once the
+  // category prefix is gone.
+  return issue.message.replace(/^(Invalid input|Invalid option|Too small|Too big|Invalid string|Invalid value): /, '');
+}
+
+/**
+ * Validates scenario data already parsed from JSON/YAML.
+ * @param sourceName names the data in errors, usually the file path.
+ * @throws UsageError with one line: `<source>: <path>: <what was expected>`.
+ */
+export function parseScenario(value: unknown, sourceName: string): Scenario {
+  const result = scenarioSchema.safeParse(value);
+  if (result.success) return result.data as Scenario;
+  const [first, ...rest] = result.error.issues;
+  const more = rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : '';
+  throw new UsageError(
+    first ? `${sourceName}: ${formatPath(first.path)}: ${issueText(first)}${more}` : `${sourceName}: invalid scenario`,
+  );
+}
+
+/**
+ * Reads and validates a scenario file. `.json` is parsed as JSON, anything else as YAML (which
+ * also accepts JSON).
+ * @throws UsageError naming the file, and the JSON path when the content is wrong.
+ */
+export async function loadScenario(file: string): Promise<Scenario> {
+  let raw: string;
+  try {
+    raw = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`${file}: cannot read scenario file (${code ?? (err as Error).message})`);
+  }
+  let data: unknown;
+  try {
+    data = extname(file).toLowerCase() === '.json' ? JSON.parse(raw) : parseYaml(raw);
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0] ?? 'parse error';
+    throw new UsageError(`${file}: expected valid ${extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'} (${message})`);
+  }
+  return parseScenario(data, file);
+}
+
+/** The family a model id implies: "meta-llama/llama-3" → "meta-llama". */
+export function familyOf(model: SandboxModel): string {
+  return model.family ?? model.model.split('/')[0] ?? model.model;
+}
