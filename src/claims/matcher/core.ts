@@ -1,0 +1,354 @@
+/**
+ * The model-free claim matcher: IDF²-weighted, stemmed, two-way coverage with fuzzy
+ * (character-trigram) word matches, and hard "different fact" signals for numbers,
+ * negation and names. See BENCHMARKS.md (## Claim matcher) for how the constants were tuned.
+ */
+import { DEFAULT_DF, DEFAULT_DF_DOCS, DEFAULT_NAMES } from './idfTable.js';
+import { charTrigrams, dice, Lru, tokenize, type Token } from '../text.js';
+
+/** Tunable constants. The defaults were chosen on dev data only (STS-B dev, SelfCheckGPT dev). */
+export interface MatcherParams {
+  /** Weight of a stop word relative to its IDF weight (0: stop words do not count). */
+  stopWeight: number;
+  /** Weight of a negation token. */
+  negWeight: number;
+  /** Extra weight multiplier for numbers (they pin a fact down). */
+  numBoost: number;
+  /** Extra weight multiplier for name-like words. */
+  nameBoost: number;
+  /** Minimum character-trigram Dice for two different words to count as a partial match. */
+  fuzzyMin: number;
+  /** Share of a fuzzy match's Dice credited as a match. */
+  fuzzyCredit: number;
+  /** Similarity multiplier when the claims carry conflicting numbers. */
+  numberPenalty: number;
+  /** Similarity multiplier when one claim is negated and the other is not. */
+  negationPenalty: number;
+  /** Similarity multiplier when each claim has an unmatched name the other lacks. */
+  nameSwapPenalty: number;
+  /** Exponent on IDF weights (1 = plain IDF, 0 = every content word counts the same). */
+  idfPower: number;
+  /** Power mean exponent combining the two coverages (-1 = harmonic mean, i.e. weighted Dice). */
+  coverageMean: number;
+  /** `sameClaim` threshold on the similarity. */
+  threshold: number;
+  /** `sameClaim` also requires each claim to cover at least this share of the other. */
+  minCoverage: number;
+}
+
+export const DEFAULT_PARAMS: Readonly<MatcherParams> = Object.freeze({
+  stopWeight: 0,
+  negWeight: 10,
+  numBoost: 1,
+  nameBoost: 1,
+  fuzzyMin: 0.5,
+  fuzzyCredit: 1,
+  numberPenalty: 0.8,
+  negationPenalty: 0.8,
+  nameSwapPenalty: 0.8,
+  idfPower: 2,
+  coverageMean: -1,
+  threshold: 0.45,
+  minCoverage: 0.4,
+});
+
+export interface Term {
+  stem: string;
+  surface: string;
+  kind: Token['kind'];
+  /**
+   * Likely part of a name: capitalised mid-sentence, or a capitalised first word that the
+   * built-in corpus mostly capitalises or has never seen.
+   */
+  nameLike: boolean;
+  weight: number;
+  /** Token positions in `Analysis.seq`. */
+  positions: number[];
+  grams?: Set<string>;
+}
+
+export interface Analysis {
+  /** Stems of all tokens in order (stop words included), for slot comparisons. */
+  seq: string[];
+  terms: Term[];
+  byStem: Map<string, Term>;
+  numbers: Set<string>;
+  negated: boolean;
+  weightSum: number;
+}
+
+/** Per-pair details, exposed for diagnostics and for the benchmark. */
+export interface PairDetail {
+  similarity: number;
+  /** Weighted share of a's terms found in b, and of b's in a. */
+  coverageA: number;
+  coverageB: number;
+  numberConflict: boolean;
+  negationMismatch: boolean;
+  nameSwap: boolean;
+  /** The two names found in the same slot, when `nameSwap`. */
+  swappedNames?: [string, string];
+}
+
+export interface MatcherOptions {
+  /**
+   * Inverse document frequency per stem (keys as produced by the matcher's stemmer; see
+   * `idfFromCorpus`). Defaults to a built-in table from a small general corpus.
+   */
+  idf?: ReadonlyMap<string, number>;
+  /** IDF for stems missing from `idf`; defaults to the largest value in it. */
+  unknownIdf?: number;
+  /** Override tuned constants (mainly for experiments). */
+  params?: Partial<MatcherParams>;
+  /** Size of the per-string analysis cache. */
+  cacheSize?: number;
+}
+
+export interface Matcher {
+  claimSimilarity(a: string, b: string): number;
+  sameClaim(a: string, b: string): boolean;
+  compare(a: string, b: string): PairDetail;
+  analyse(text: string): Analysis;
+  idfOf(stem: string): number;
+  readonly params: Readonly<MatcherParams>;
+}
+
+/** IDF weights from a document collection, in the form `createMatcher({ idf })` takes. */
+export function idfFromCorpus(docs: Iterable<string>): Map<string, number> {
+  const df = new Map<string, number>();
+  let n = 0;
+  for (const doc of docs) {
+    n++;
+    const seen = new Set<string>();
+    for (const t of tokenize(doc)) seen.add(t.stem);
+    for (const s of seen) df.set(s, (df.get(s) ?? 0) + 1);
+  }
+  return idfFromDf(df, n);
+}
+
+function idfFromDf(df: ReadonlyMap<string, number> | Record<string, number>, n: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const entries = df instanceof Map ? df.entries() : Object.entries(df);
+  for (const [stem, d] of entries) out.set(stem, Math.log((n + 1) / (d + 0.5)));
+  return out;
+}
+
+const KNOWN_NAMES: ReadonlySet<string> = new Set(DEFAULT_NAMES);
+
+let builtinIdf: Map<string, number> | undefined;
+function defaultIdf(): Map<string, number> {
+  builtinIdf ??= idfFromDf(DEFAULT_DF, DEFAULT_DF_DOCS);
+  return builtinIdf;
+}
+
+function powerMean(x: number, y: number, p: number): number {
+  if (p === -1) return x + y > 0 ? (2 * x * y) / (x + y) : 0;
+  if (p === 0) return Math.sqrt(x * y);
+  if (p < 0 && (x === 0 || y === 0)) return 0;
+  return ((x ** p + y ** p) / 2) ** (1 / p);
+}
+
+export function createMatcher(options: MatcherOptions = {}): Matcher {
+  const params: MatcherParams = { ...DEFAULT_PARAMS, ...options.params };
+  const idf = options.idf ?? defaultIdf();
+  let unknown = options.unknownIdf;
+  if (unknown === undefined) {
+    unknown = 0;
+    for (const w of idf.values()) if (w > unknown) unknown = w;
+    // An empty table gives every word the same weight, which is plain (stemmed) overlap.
+    if (unknown <= 0) unknown = 1;
+  }
+  const unknownIdf = unknown;
+  const cache = new Lru<string, Analysis>(options.cacheSize ?? 4096);
+
+  const idfOf = (stem: string): number => {
+    const w = idf.get(stem);
+    return (w === undefined ? unknownIdf : Math.max(w, 0.05)) ** params.idfPower;
+  };
+
+  // A capital on the first word proves nothing: it is a name if the built-in corpus usually
+  // capitalises it, or if the corpus has never seen it. (This prior stays the built-in one even
+  // with a caller's IDF table, which says nothing about capitals.)
+  const isNameLike = (t: Token): boolean =>
+    t.kind === 'word' && t.capitalised && (!t.initial || KNOWN_NAMES.has(t.stem) || !Object.hasOwn(DEFAULT_DF, t.stem));
+
+  const weightOf = (t: Token): number => {
+    switch (t.kind) {
+      case 'stop':
+        return params.stopWeight * idfOf(t.stem);
+      case 'neg':
+        return params.negWeight;
+      case 'num':
+        return params.numBoost * unknownIdf ** params.idfPower;
+      default:
+        return idfOf(t.stem) * (isNameLike(t) ? params.nameBoost : 1);
+    }
+  };
+
+  function analyse(text: string): Analysis {
+    const hit = cache.get(text);
+    if (hit) return hit;
+    const tokens = tokenize(text);
+    const terms: Term[] = [];
+    const byStem = new Map<string, Term>();
+    const numbers = new Set<string>();
+    let negated = false;
+    const seq: string[] = [];
+    for (const t of tokens) {
+      seq.push(t.stem);
+      if (t.kind === 'neg') negated = true;
+      if (t.kind === 'num') numbers.add(t.stem);
+      const existing = byStem.get(t.stem);
+      if (existing) {
+        existing.positions.push(t.index);
+        // A word written once as a name is name-like throughout.
+        if (!existing.nameLike && isNameLike(t)) {
+          existing.nameLike = true;
+          existing.weight = weightOf(t);
+        }
+      } else {
+        const term: Term = {
+          stem: t.stem,
+          surface: t.surface,
+          kind: t.kind,
+          nameLike: isNameLike(t),
+          weight: weightOf(t),
+          positions: [t.index],
+        };
+        terms.push(term);
+        byStem.set(t.stem, term);
+      }
+    }
+    let weightSum = 0;
+    for (const t of terms) weightSum += t.weight;
+    // A claim of stop words only ("it is what it is") is compared on those words.
+    if (weightSum === 0 && terms.length > 0) {
+      for (const t of terms) t.weight = 1;
+      weightSum = terms.length;
+    }
+    const a: Analysis = { seq, terms, byStem, numbers, negated, weightSum };
+    cache.set(text, a);
+    return a;
+  }
+
+  const gramsOf = (t: Term): Set<string> => (t.grams ??= charTrigrams(t.surface));
+
+  /** Credit (0–1) for term t of one claim in the other: 1 for the same stem, partial for a near spelling. */
+  function termCredit(t: Term, other: Analysis): number {
+    if (other.byStem.has(t.stem)) return 1;
+    if (t.kind !== 'word' || t.surface.length < 4) return 0;
+    let best = 0;
+    const g = gramsOf(t);
+    for (const u of other.terms) {
+      if (u.kind !== 'word' || u.surface.length < 4) continue;
+      const d = dice(g, gramsOf(u));
+      if (d > best) best = d;
+    }
+    return best >= params.fuzzyMin ? best * params.fuzzyCredit : 0;
+  }
+
+  function coverage(a: Analysis, b: Analysis): { cov: number; unmatchedNames: Term[] } {
+    const unmatchedNames: Term[] = [];
+    if (a.weightSum <= 0) return { cov: 0, unmatchedNames };
+    let got = 0;
+    for (const t of a.terms) {
+      const credit = termCredit(t, b);
+      got += t.weight * credit;
+      // A near-spelling (credit > 0) is a variant of the same name, not a different one.
+      if (credit === 0 && t.nameLike) unmatchedNames.push(t);
+    }
+    return { cov: got / a.weightSum, unmatchedNames };
+  }
+
+  /**
+   * Two different names in the same slot ("born in Warsaw in 1867" / "born in Paris in 1867"):
+   * an unmatched name on each side with the same context on the left or the right. A context is
+   * the run of stop words up to the first content word (or the text's edge); a context that ends
+   * in another name ("Tim Muris" / "Timothy Muris") is part of the name and says nothing.
+   */
+  function nameSwapped(a: Analysis, na: Term[], b: Analysis, nb: Term[]): [string, string] | undefined {
+    if (na.length === 0 || nb.length === 0) return undefined;
+    const context = (an: Analysis, own: Set<string>, from: number, step: -1 | 1): string | undefined => {
+      let i = from;
+      while (i >= 0 && i < an.seq.length && own.has(an.seq[i]!)) i += step;
+      const parts: string[] = [];
+      for (let n = 0; n < 4; n++, i += step) {
+        if (i < 0 || i >= an.seq.length) return parts.length > 0 ? `${parts.join(' ')} |` : undefined;
+        const stem = an.seq[i]!;
+        const t = an.byStem.get(stem);
+        parts.push(stem);
+        if (t && t.kind !== 'stop') return t.nameLike ? undefined : parts.join(' ');
+      }
+      return parts.join(' ');
+    };
+    const slots = (an: Analysis, names: Term[]): Map<string, string> => {
+      const out = new Map<string, string>();
+      const own = new Set(names.map((t) => t.stem));
+      for (const t of names)
+        for (const i of t.positions) {
+          const l = context(an, own, i - 1, -1);
+          const r = context(an, own, i + 1, 1);
+          if (l !== undefined) out.set(`L:${l}`, t.surface);
+          if (r !== undefined) out.set(`R:${r}`, t.surface);
+        }
+      return out;
+    };
+    const sa = slots(a, na);
+    for (const [slot, name] of slots(b, nb)) {
+      const other = sa.get(slot);
+      if (other !== undefined) return [other, name];
+    }
+    return undefined;
+  }
+
+  function compare(textA: string, textB: string): PairDetail {
+    const a = analyse(textA);
+    const b = analyse(textB);
+    const none: PairDetail = {
+      similarity: 0, coverageA: 0, coverageB: 0,
+      numberConflict: false, negationMismatch: false, nameSwap: false,
+    };
+    if (a.terms.length === 0 || b.terms.length === 0) return none;
+    const ca = coverage(a, b);
+    const cb = coverage(b, a);
+    let sim = powerMean(ca.cov, cb.cov, params.coverageMean);
+
+    let numberConflict = false;
+    if (a.numbers.size > 0 && b.numbers.size > 0) {
+      let aOnly = false;
+      let bOnly = false;
+      for (const n of a.numbers) if (!b.numbers.has(n)) aOnly = true;
+      for (const n of b.numbers) if (!a.numbers.has(n)) bOnly = true;
+      numberConflict = aOnly && bOnly;
+    }
+    const negationMismatch = a.negated !== b.negated;
+    const swappedNames = nameSwapped(a, ca.unmatchedNames, b, cb.unmatchedNames);
+    const nameSwap = swappedNames !== undefined;
+    if (numberConflict) sim *= params.numberPenalty;
+    if (negationMismatch) sim *= params.negationPenalty;
+    if (nameSwap && !numberConflict) sim *= params.nameSwapPenalty;
+    if (textA === textB) sim = 1;
+    sim = Math.min(1, Math.max(0, sim));
+    const detail: PairDetail = { similarity: sim, coverageA: ca.cov, coverageB: cb.cov, numberConflict, negationMismatch, nameSwap };
+    if (swappedNames) detail.swappedNames = swappedNames;
+    return detail;
+  }
+
+  return {
+    params,
+    analyse,
+    idfOf,
+    compare,
+    claimSimilarity: (a, b) => compare(a, b).similarity,
+    sameClaim(a, b) {
+      const d = compare(a, b);
+      return (
+        d.similarity >= params.threshold &&
+        Math.min(d.coverageA, d.coverageB) >= params.minCoverage &&
+        !d.numberConflict &&
+        !d.negationMismatch &&
+        !d.nameSwap
+      );
+    },
+  };
+}
