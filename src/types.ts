@@ -23,7 +23,17 @@ export interface Panel {
   /** Configured quorum from the file (votes required when every member answers), if any. */
   quorum?: number;
   timeoutMs: number;
+  /** Retry policy for every call (the panel file's `retry`); defaults apply to absent fields. */
+  retry?: RetryPolicy;
   members: PanelMember[];
+}
+
+/** How failed calls are retried: see `retryBackoff` for each field's meaning and default. */
+export interface RetryPolicy {
+  maxRetries?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  retryAfterCapMs?: number;
 }
 
 export const FAILURE_KINDS = [

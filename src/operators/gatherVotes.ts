@@ -1,11 +1,19 @@
 import { type OperatorFunction, map, toArray } from 'rxjs';
+import { extractClaims } from '../claims/extract.js';
 import { tally, type TallyOptions } from '../claims/tally.js';
 import type { ConsensusResult, ModelOutcome } from '../types.js';
 
 export interface GatheredVotes {
   /** Every port's outcome, in port order. */
   outcomes: ModelOutcome[];
+  /** The claims extracted from each answering port's text. */
+  claimsByPort: Map<number, string[]>;
   result: ConsensusResult;
+}
+
+export interface GatherOptions extends TallyOptions {
+  /** Wraps each stage (`extract_claims`, `vote_consensus`), e.g. in a trace span. */
+  stage?: <T>(name: string, work: () => T) => T;
 }
 
 /**
@@ -18,13 +26,18 @@ export interface GatheredVotes {
  * gatherVotes():  -------(R|)
  * ```
  */
-export function gatherVotes(options: TallyOptions): OperatorFunction<ModelOutcome, GatheredVotes> {
+export function gatherVotes({ stage = (_name, work) => work(), ...options }: GatherOptions): OperatorFunction<ModelOutcome, GatheredVotes> {
+  const extract = options.extract ?? extractClaims;
   return (source) =>
     source.pipe(
       toArray(),
       map((outcomes) => {
         const sorted = [...outcomes].sort((a, b) => a.port - b.port);
-        return { outcomes: sorted, result: tally(sorted, options) };
+        const claimsByPort = stage('extract_claims', () => new Map(sorted.flatMap((o) => (o.ok ? [[o.port, extract(o.text)] as const] : []))));
+        // Tally reads claims through `extract`; answering from the map keeps extraction to one pass.
+        const byText = new Map(sorted.flatMap((o) => (o.ok ? [[o.text, claimsByPort.get(o.port)!] as const] : [])));
+        const result = stage('vote_consensus', () => tally(sorted, { ...options, extract: (text) => byText.get(text) ?? extract(text) }));
+        return { outcomes: sorted, claimsByPort, result };
       }),
     );
 }

@@ -20,11 +20,19 @@ const memberSchema = z.strictObject({
   temperature: z.number().min(0, 'expected a temperature from 0 to 2').max(2, 'expected a temperature from 0 to 2').optional(),
 });
 
+const retrySchema = z.strictObject({
+  maxRetries: z.number().int('expected an integer').min(0, 'expected retries ≥ 0').max(10, 'expected at most 10 retries').optional(),
+  baseDelayMs: z.number().int('expected an integer number of ms').min(0, 'expected ms ≥ 0').optional(),
+  maxDelayMs: z.number().int('expected an integer number of ms').min(0, 'expected ms ≥ 0').optional(),
+  retryAfterCapMs: z.number().int('expected an integer number of ms').min(0, 'expected ms ≥ 0').optional(),
+});
+
 const panelSchema = z.strictObject({
   baseURL: url.optional(),
   apiKeyEnv: envName.optional(),
   quorum: z.number().int('expected an integer quorum').positive('expected a quorum ≥ 1').optional(),
   timeoutMs: positiveMs.optional(),
+  retry: retrySchema.optional(),
   members: z.array(memberSchema, { error: 'expected an array of members' }).min(1, 'expected at least one member'),
 });
 
@@ -104,7 +112,15 @@ function resolvePanel(file: PanelFile, source: string, env: NodeJS.ProcessEnv): 
     throw new UsageError(`Panel file ${source}: quorum: expected an integer from 1 to ${n} (the panel size), got ${file.quorum}`);
   }
   members.sort((a, b) => a.port - b.port);
-  return { source, baseURL, apiKeyEnv, timeoutMs, members, ...(file.quorum !== undefined && { quorum: file.quorum }) };
+  return {
+    source,
+    baseURL,
+    apiKeyEnv,
+    timeoutMs,
+    members,
+    ...(file.quorum !== undefined && { quorum: file.quorum }),
+    ...(file.retry !== undefined && { retry: file.retry }),
+  };
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

@@ -1,0 +1,156 @@
+/**
+ * Counts the panel's votes: extracts each answer's claims, clusters them into candidate facts,
+ * applies the quorum rules and splits the facts into consensus claims and dissent.
+ */
+import type { ClaimRecord, ConsensusResult, FailureRecord, ModelOutcome } from '../types.js';
+import { type Cluster, type ClusterOptions, clusterClaims } from './cluster.js';
+import { extractClaims, stripReasoning } from './extract.js';
+import { defaultMinResponders, defaultQuorum, requiredVotes, validateMinResponders, validateQuorum } from './quorumRules.js';
+
+export interface TallyOptions extends ClusterOptions {
+  /** N: the panel's size; ports are 0..N-1. */
+  panelSize: number;
+  /** q: votes required when the whole panel answers. Default ceil(0.75·N). */
+  quorum?: number;
+  /** m: fewest responders for any consensus. Default: a strict majority of N. */
+  minResponders?: number;
+  /** Turns an answer into claims. Default: `extractClaims` with its defaults. */
+  extract?: (text: string) => string[];
+}
+
+/** The claims one answering port made, as extracted. */
+export interface PortClaims {
+  port: number;
+  model: string;
+  claims: string[];
+}
+
+export interface TallyDetail {
+  result: ConsensusResult;
+  /** Every port that answered, by port, with the claims extracted (none for an unusable answer). */
+  claimsByPort: PortClaims[];
+  /** Every candidate fact, strongest first; `result` holds the same facts as claims and dissent. */
+  clusters: Cluster[];
+}
+
+/**
+ * The vote over one run's outcomes (DESIGN.md "Quorum").
+ *
+ * @throws UsageError for a quorum or minimum that does not fit the panel; RangeError for a
+ * panel size below 1 or an outcome whose port is not a seat of the panel.
+ */
+export function tally(outcomes: readonly ModelOutcome[], opts: TallyOptions): ConsensusResult {
+  return tallyDetailed(outcomes, opts).result;
+}
+
+/** `tally`, plus the per-port claims and clusters behind it, for artifacts and debugging. */
+export function tallyDetailed(outcomes: readonly ModelOutcome[], opts: TallyOptions): TallyDetail {
+  const n = opts.panelSize;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`Expected panelSize to be an integer ≥ 1, got ${n}`);
+  const configured = validateQuorum(opts.quorum ?? defaultQuorum(n), n);
+  const minResponders = validateMinResponders(opts.minResponders ?? defaultMinResponders(n), n);
+  const extract = opts.extract ?? ((text: string) => extractClaims(text));
+
+  const claimsByPort: PortClaims[] = [];
+  const failures: FailureRecord[] = [];
+  for (const outcome of onePerPort(outcomes, n)) {
+    if (!outcome.ok) {
+      failures.push({ port: outcome.port, model: outcome.model, kind: outcome.kind, attempts: outcome.attempts, message: outcome.message });
+      continue;
+    }
+    const claims = [...new Set(extract(outcome.text).map((c) => c.trim()).filter((c) => c.length > 0))];
+    claimsByPort.push({ port: outcome.port, model: outcome.model, claims });
+    // DESIGN: a responder returned a *usable* answer. One with no claim in it cannot vote, so it
+    // is a failure like any other and lowers r (it may degrade the quorum). `empty` when nothing
+    // but whitespace or reasoning came back; `malformed` when text came back but held no claim.
+    if (claims.length === 0) {
+      const empty = stripReasoning(outcome.text).trim().length === 0;
+      failures.push({
+        port: outcome.port,
+        model: outcome.model,
+        kind: empty ? 'empty' : 'malformed',
+        attempts: outcome.attempts,
+        message: empty ? 'The answer was empty' : 'No claim could be extracted from the answer',
+      });
+    }
+  }
+
+  const responders = claimsByPort.filter((p) => p.claims.length > 0);
+  const r = responders.length;
+  const { status, required } = requiredVotes({ configured, responders: r, panel: n, minResponders });
+  const clusters = clusterClaims(
+    responders.flatMap((p) => p.claims.map((text) => ({ port: p.port, text }))),
+    { same: opts.same, similarity: opts.similarity },
+  );
+
+  const claims: ClaimRecord[] = [];
+  const dissent: ClaimRecord[] = [];
+  for (const c of clusters) {
+    const record: ClaimRecord = { text: c.text, support: c.ports.length, ports: c.ports, wordings: c.wordings };
+    if (status !== 'quorum_lost' && record.support >= required) claims.push(record);
+    else dissent.push(record);
+  }
+  claims.sort(bySupport);
+  dissent.sort(bySupport);
+
+  return {
+    result: {
+      status,
+      quorum: { configured, required, responders: r, panel: n, minResponders },
+      claims,
+      dissent,
+      failures: failures.sort((a, b) => a.port - b.port),
+      agreement: agreementMatrix(clusters, new Set(responders.map((p) => p.port)), n),
+    },
+    claimsByPort,
+    clusters,
+  };
+}
+
+/**
+ * One outcome per port, by port. A port answering twice is a caller's bug, but a ballot must
+ * still not count twice, nor depend on arrival order: prefer an answer over a failure, then the
+ * first in code-unit order.
+ */
+function onePerPort(outcomes: readonly ModelOutcome[], n: number): ModelOutcome[] {
+  const chosen = new Map<number, ModelOutcome>();
+  for (const o of outcomes) {
+    if (!Number.isInteger(o.port) || o.port < 0 || o.port >= n) {
+      throw new RangeError(`Expected every outcome's port to be an integer from 0 to ${n - 1}, got ${o.port}`);
+    }
+    const held = chosen.get(o.port);
+    if (held === undefined || rank(o) < rank(held)) chosen.set(o.port, o);
+  }
+  return [...chosen.values()].sort((a, b) => a.port - b.port);
+}
+
+function rank(o: ModelOutcome): string {
+  return o.ok ? `0${o.text}` : `1${o.kind}\u0000${o.message}`;
+}
+
+function bySupport(a: ClaimRecord, b: ClaimRecord): number {
+  return b.support - a.support || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0);
+}
+
+/**
+ * agreement[i][j] = |facts both i and j support| / |facts i or j supports| (Jaccard), to three
+ * decimals; 1 on the diagonal of a responder; null in any row or column of a non-responder.
+ */
+function agreementMatrix(clusters: readonly Cluster[], responders: ReadonlySet<number>, n: number): (number | null)[][] {
+  const factsOf = Array.from({ length: n }, () => new Set<number>());
+  clusters.forEach((c, idx) => {
+    for (const p of c.ports) factsOf[p]?.add(idx);
+  });
+  return Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => {
+      if (!responders.has(i) || !responders.has(j)) return null;
+      if (i === j) return 1;
+      const a = factsOf[i] as Set<number>;
+      const b = factsOf[j] as Set<number>;
+      let both = 0;
+      for (const f of a) if (b.has(f)) both++;
+      const either = a.size + b.size - both;
+      return either === 0 ? 0 : Math.round((both / either) * 1000) / 1000;
+    }),
+  );
+}

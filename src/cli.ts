@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { askCommand } from './commands/ask.js';
+import type { CliContext } from './commands/context.js';
+import { sandboxCommand } from './commands/sandbox.js';
+import { UsageError, redact } from './errors.js';
+
+/**
+ * Runs the CLI with `argv` (without node and script) and resolves to the exit code.
+ * Known errors print one line; only a bug prints a stack.
+ */
+export async function main(argv: string[], io: Partial<CliContext> = {}): Promise<number> {
+  const ctx: CliContext = {
+    stdout: io.stdout ?? process.stdout,
+    stderr: io.stderr ?? process.stderr,
+    env: io.env ?? process.env,
+    signal: io.signal ?? new AbortController().signal,
+    exitCode: 0,
+  };
+  const secrets = Object.entries(ctx.env)
+    .filter(([k]) => /KEY|TOKEN|SECRET/i.test(k))
+    .map(([, v]) => v);
+  try {
+    await yargs(argv)
+      .scriptName('quorum')
+      .command(askCommand(ctx))
+      .command(sandboxCommand(ctx))
+      .demandCommand(1, 'Give a command, e.g. quorum ask "…" (see quorum --help)')
+      .strict()
+      .recommendCommands()
+      .exitProcess(false)
+      .fail((message, error) => {
+        throw error ?? new UsageError(message);
+      })
+      .help()
+      .version()
+      .wrap(Math.min(100, ctx.stdout.columns ?? 100))
+      .parseAsync();
+    return ctx.exitCode;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      ctx.stderr.write(`Error: ${redact(error.message, secrets)}\n`);
+      return 2;
+    }
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    ctx.stderr.write(`Error: ${redact(message, secrets)}\n`);
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    // A second Ctrl-C means "now": skip the orderly shutdown.
+    if (++interrupts > 1) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  main(process.argv.slice(2), { signal: controller.signal }).then((code) => {
+    process.exitCode = controller.signal.aborted && code === 0 ? 130 : code;
+  });
+}

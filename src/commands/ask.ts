@@ -1,0 +1,83 @@
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../errors.js';
+import { defaultPanel, loadPanel } from '../panel/loadPanel.js';
+import { integerFlag } from '../run/parseOptions.js';
+import { readContext } from '../run/readContext.js';
+import { resolveApiKeys } from '../run/apiKeys.js';
+import { runAsk } from '../run/runAsk.js';
+import { startSandboxPanel } from '../run/sandboxPanel.js';
+import { LiveView } from '../terminal/liveView.js';
+import { formatResult } from '../terminal/printResult.js';
+import type { CliContext } from './context.js';
+
+interface AskArgs {
+  query: string;
+  context?: string;
+  panel?: string;
+  out: string;
+  quorum?: string;
+  timeout?: string;
+  grace?: string;
+  rounds?: string;
+  sandbox: boolean;
+  json: boolean;
+}
+
+export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
+  return {
+    command: 'ask <query>',
+    describe: 'Ask the panel one question; keep the claims a quorum of models make',
+    builder: (y: Argv) =>
+      y
+        .positional('query', { type: 'string', describe: 'The research question', demandOption: true })
+        .option('context', { type: 'string', describe: 'A text file given to every model as data (not instructions)' })
+        .option('panel', { type: 'string', describe: 'Panel file (JSON or YAML); default: the built-in eight free models' })
+        .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder' })
+        .option('quorum', { type: 'string', describe: 'Votes a claim needs with the whole panel answering (default ceil(0.75·N))' })
+        .option('timeout', { type: 'string', describe: 'Per-call timeout in ms (overrides the panel file)' })
+        .option('grace', { type: 'string', describe: 'Wait this many ms for stragglers once a quorum answered (-1: wait for all; default: as long as quorum took)' })
+        .option('rounds', { type: 'string', describe: 'Vote rounds: 1 (claims from answers only)', default: '1' })
+        .option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' })
+        .option('json', { type: 'boolean', default: false, describe: 'Print consensus.json instead of the summary' }) as Argv<AskArgs>,
+    handler: async (args) => {
+      const query = String(args.query ?? '').trim();
+      if (query === '') throw new UsageError('The query is empty; ask a question, e.g. quorum ask "What are the key concepts in these specs?"');
+      const timeoutMs = integerFlag('--timeout', args.timeout, { min: 1 });
+      const graceMs = integerFlag('--grace', args.grace, { min: 0, allow: [-1] });
+      const quorum = integerFlag('--quorum', args.quorum, { min: 1 });
+      const rounds = integerFlag('--rounds', args.rounds, { min: 1 });
+      if (rounds !== 1) throw new UsageError(`Expected --rounds to be 1, got ${rounds} (the vote round is not available yet)`);
+      if (args.sandbox && args.panel) throw new UsageError('--sandbox runs its own simulated panel; drop --panel, or drop --sandbox to use your panel');
+      const context = args.context !== undefined ? readContext(args.context) : undefined;
+
+      const sandbox = args.sandbox ? await startSandboxPanel() : undefined;
+      try {
+        let panel = sandbox?.panel ?? (args.panel ? loadPanel(args.panel, ctx.env) : defaultPanel(ctx.env));
+        if (timeoutMs !== undefined) panel = { ...panel, timeoutMs, members: panel.members.map((m) => ({ ...m, timeoutMs })) };
+        const env = sandbox ? { ...ctx.env, ...sandbox.env } : resolveApiKeys(panel, ctx.env);
+        if (sandbox && !args.json) ctx.stderr.write(`SANDBOX: ${panel.members.length} simulated models at ${sandbox.baseURL}; no real model is asked.\n`);
+        const live = args.json ? undefined : new LiveView(panel.members, ctx.stderr);
+        const result = await runAsk({
+          request: { query, ...(context && { context }) },
+          panel,
+          out: args.out,
+          quorum,
+          graceMs,
+          env,
+          sandbox: Boolean(sandbox),
+          signal: ctx.signal,
+          live,
+        });
+        live?.close();
+        if (result.exitCode === 130) {
+          ctx.stderr.write(`Interrupted: run ${result.runId} cancelled; no consensus was written.\n`);
+        } else if (result.doc) {
+          ctx.stdout.write(args.json ? `${JSON.stringify(result.doc, null, 2)}\n` : formatResult(result.doc, result.runDir));
+        }
+        ctx.exitCode = result.exitCode;
+      } finally {
+        await sandbox?.close();
+      }
+    },
+  };
+}

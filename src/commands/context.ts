@@ -1,0 +1,10 @@
+/** What a command needs from the process, injectable so the CLI runs in-process in tests. */
+export interface CliContext {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  /** Set by the command that ran. */
+  exitCode: number;
+}

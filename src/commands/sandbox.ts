@@ -1,0 +1,44 @@
+import type { Argv, CommandModule } from 'yargs';
+import { integerFlag } from '../run/parseOptions.js';
+import { defaultScenario } from '../sandbox/defaultScenario.js';
+import { loadScenario } from '../sandbox/scenario.js';
+import { startSandboxServer } from '../sandbox/server.js';
+import type { CliContext } from './context.js';
+
+interface SandboxArgs {
+  scenario?: string;
+  port?: string;
+}
+
+export function sandboxCommand(ctx: CliContext): CommandModule<object, SandboxArgs> {
+  return {
+    command: 'sandbox',
+    describe: 'Serve simulated OpenRouter-compatible models on 127.0.0.1 (offline, scripted)',
+    builder: (y: Argv) =>
+      y
+        .option('scenario', { type: 'string', describe: 'Scenario file (JSON or YAML): models, answers, latencies, faults' })
+        .option('port', { type: 'string', describe: 'TCP port (default: a free one)' }) as Argv<SandboxArgs>,
+    handler: async (args) => {
+      const port = integerFlag('--port', args.port, { min: 0 }) ?? 0;
+      const scenario = args.scenario ? await loadScenario(args.scenario) : defaultScenario();
+      const server = await startSandboxServer({ scenario, port });
+      ctx.stdout.write(
+        [
+          `SANDBOX: ${scenario.models.length} simulated models (not real ones) at ${server.baseURL}`,
+          ...scenario.models.map((m) => `  ${m.model}${m.fault ? `  [fault: ${m.fault}]` : ''}`),
+          '',
+          'Point quorum (or any OpenAI-compatible client) at it:',
+          `  OPENROUTER_BASE_URL=${server.baseURL} OPENROUTER_API_KEY=sandbox quorum ask "…" --panel <a panel of these models>`,
+          'Ctrl-C stops it.',
+          '',
+        ].join('\n'),
+      );
+      await new Promise<void>((resolve) => {
+        if (ctx.signal.aborted) resolve();
+        ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      await server.close();
+      ctx.exitCode = 130;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/** quorum as a library: the operators, pipelines, pure logic and sinks behind the CLI. */
+export * from './types.js';
+export { ModelCallError, UsageError, QuorumLostError, redact } from './errors.js';
+
+export { abortable } from './operators/abortable.js';
+export { timeoutCall, type TimeoutCallOptions } from './operators/timeoutCall.js';
+export { retryBackoff, backoffDelay, isRetryable, type RetryBackoffOptions } from './operators/retryBackoff.js';
+export { toOutcome, type ToOutcomeOptions } from './operators/toOutcome.js';
+export { scatter, type ScatterOptions } from './operators/scatter.js';
+export { cutStragglers, type CutStragglersOptions } from './operators/cutStragglers.js';
+export { gatherVotes, type GatherOptions, type GatheredVotes } from './operators/gatherVotes.js';
+
+export { portCall, type PortCallOptions } from './pipelines/portCall.js';
+export { askPipeline, type AskOptions, type AskObserver } from './pipelines/ask.js';
+
+export { extractClaims } from './claims/extract.js';
+export { claimSimilarity, sameClaim } from './claims/similarity.js';
+export { supportScore } from './claims/supportScore.js';
+export { tally, type TallyOptions } from './claims/tally.js';
+export { defaultQuorum, defaultMinResponders, requiredVotes, validateQuorum } from './claims/quorumRules.js';
+
+export type { ModelCall, CallHooks, RawAnswer } from './models/call.js';
+export { createOpenAICall } from './models/openaiCall.js';
+export { buildMessages } from './models/prompt.js';
+export { classifyError } from './models/classify.js';
+
+export { defaultPanel, loadPanel, parsePanel } from './panel/loadPanel.js';
+
+export type { Sink } from './sinks/sink.js';
+export { JsonlSink, InMemorySink, readJsonl } from './sinks/jsonlSink.js';
+export { EVENT_TYPES, makeEvent, type QuorumEvent } from './events.js';
+export { createTracing, type Tracing } from './tracing/tracing.js';
+export { JsonlSpanExporter } from './tracing/jsonlSpanExporter.js';
+
+export { runAsk, type RunAskOptions, type RunAskResult } from './run/runAsk.js';
+export { startSandboxServer, type SandboxServer } from './sandbox/server.js';
+export { defaultScenario } from './sandbox/defaultScenario.js';
+export { parseScenario, loadScenario, type Scenario } from './sandbox/scenario.js';
+export { main } from './cli.js';

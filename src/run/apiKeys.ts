@@ -1,0 +1,24 @@
+import { UsageError } from '../errors.js';
+import type { Panel } from '../types.js';
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
+
+/**
+ * Fails early, naming the variable, when a member's API key is not set. Local servers (Ollama,
+ * llama.cpp, vLLM on loopback) usually take no key, so a missing key there is filled with a
+ * placeholder instead of stopping the run.
+ */
+export function resolveApiKeys(panel: Panel, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const filled: NodeJS.ProcessEnv = { ...env };
+  for (const member of panel.members) {
+    if (env[member.apiKeyEnv]?.trim()) continue;
+    if (LOOPBACK.test(new URL(member.baseURL).hostname)) {
+      filled[member.apiKeyEnv] = 'no-key';
+      continue;
+    }
+    throw new UsageError(
+      `Environment variable ${member.apiKeyEnv} is not set (needed by port ${member.port}, ${member.model}); export your API key, or try \`quorum ask --sandbox\` offline`,
+    );
+  }
+  return filled;
+}

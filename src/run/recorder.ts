@@ -1,0 +1,289 @@
+import { join, relative } from 'node:path';
+import { type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { EVENT_TYPES, makeEvent, type QuorumEvent } from '../events.js';
+import type { AskObserver } from '../pipelines/ask.js';
+import type { GatheredVotes } from '../operators/gatherVotes.js';
+import { renderConsensusMarkdown } from '../render/consensusMarkdown.js';
+import { blackboardSignal, type BlackboardIdentity, type BlackboardSignal } from '../sinks/blackboard.js';
+import type { Sink } from '../sinks/sink.js';
+import { writeJsonAtomicSync, writeFileAtomicSync } from '../sinks/writeJsonAtomic.js';
+import * as A from '../tracing/attributes.js';
+import { markSpanFailed, startChild, traceparentOf } from '../tracing/tracing.js';
+import type { ConsensusDocument, ModelOutcome, ModelRequest, Panel, PanelMember } from '../types.js';
+
+export interface RunRecorderOptions {
+  runId: string;
+  /** The artifacts folder (`--out`). */
+  out: string;
+  request: ModelRequest;
+  panel: Panel;
+  quorum: { configured: number; minResponders: number };
+  tracer: Tracer;
+  events: Sink<QuorumEvent>;
+  blackboard: Sink<BlackboardSignal>;
+  identity: BlackboardIdentity;
+  sandbox: boolean;
+  chunk?: { source: string; id: string } | null;
+  extra?: { rounds?: number };
+  now?: () => Date;
+}
+
+export type RunEnd = { status: 'failed' | 'interrupted'; message: string; exitCode: number };
+
+/**
+ * Records one run as it happens: CloudEvents, the span tree of DESIGN.md, one response file per
+ * answering port, and at the end consensus.json, consensus.md and a blackboard signal. It is
+ * handed to the pipeline as its observer and decides nothing.
+ */
+export class RunRecorder {
+  readonly runDir: string;
+  private readonly root: Span;
+  private readonly scatterSpan: Span;
+  private gatherSpan: Span | undefined;
+  /** Open query_model spans by port: a port's span ends with its outcome, whatever it is. */
+  private readonly portSpans = new Map<number, Span>();
+  private readonly startedAt: Date;
+  private finished = false;
+
+  constructor(private readonly o: RunRecorderOptions) {
+    const now = o.now ?? (() => new Date());
+    this.startedAt = now();
+    this.runDir = join(o.out, 'runs', o.runId);
+    this.root = startChild(o.tracer, A.SPAN_NAMES.root, undefined, {
+      [A.ATTR_QUORUM_RUN_ID]: o.runId,
+      'quorum.panel.size': o.panel.members.length,
+      'quorum.quorum.configured': o.quorum.configured,
+      'quorum.sandbox': o.sandbox,
+      ...(o.chunk ? { 'quorum.chunk.id': o.chunk.id, 'quorum.chunk.source': o.chunk.source } : {}),
+    });
+    this.scatterSpan = startChild(o.tracer, A.SPAN_NAMES.scatter, this.root);
+    this.emit(EVENT_TYPES.runStarted, this.root, undefined, {
+      query: o.request.query,
+      panel: { source: o.panel.source, size: o.panel.members.length, members: o.panel.members.map(({ port, model, family }) => ({ port, model, family })) },
+      quorum: o.quorum,
+      context: o.request.context ? { source: o.request.context.source, chars: o.request.context.text.length } : null,
+      sandbox: o.sandbox,
+      timeoutMs: o.panel.timeoutMs,
+      ...(o.extra?.rounds !== undefined && { rounds: o.extra.rounds }),
+    });
+  }
+
+  /** The hooks the ask pipeline calls. */
+  observer(live?: { streaming(port: number): void; finished(outcome: ModelOutcome): void }): AskObserver {
+    return {
+      portStarted: (member) => this.portStarted(member),
+      firstToken: (member) => {
+        this.portSpans.get(member.port)?.addEvent('gen_ai.first_token');
+        live?.streaming(member.port);
+      },
+      outcome: (outcome) => {
+        this.portFinished(outcome);
+        live?.finished(outcome);
+      },
+      stage: (name, work) => this.stage(name, work),
+    };
+  }
+
+  private portStarted(member: PanelMember): void {
+    const url = safeUrl(member.baseURL);
+    this.portSpans.set(
+      member.port,
+      startChild(
+        this.o.tracer,
+        A.SPAN_NAMES.queryModel,
+        this.scatterSpan,
+        {
+          [A.ATTR_GEN_AI_OPERATION_NAME]: A.GEN_AI_OPERATION_CHAT,
+          [A.ATTR_GEN_AI_PROVIDER_NAME]: providerName(url, this.o.sandbox),
+          [A.ATTR_GEN_AI_REQUEST_MODEL]: member.model,
+          [A.ATTR_QUORUM_PORT]: member.port,
+          [A.ATTR_QUORUM_FAMILY]: member.family,
+          ...(url && { [A.ATTR_SERVER_ADDRESS]: url.hostname, [A.ATTR_SERVER_PORT]: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) }),
+          ...(member.maxTokens !== undefined && { [A.ATTR_GEN_AI_REQUEST_MAX_TOKENS]: member.maxTokens }),
+          ...(member.temperature !== undefined && { [A.ATTR_GEN_AI_REQUEST_TEMPERATURE]: member.temperature }),
+        },
+        { kind: SpanKind.CLIENT },
+      ),
+    );
+  }
+
+  private portFinished(outcome: ModelOutcome): void {
+    const member = this.o.panel.members.find((m) => m.port === outcome.port)!;
+    // A port cut before it ever started (concurrency-bounded) still gets its span.
+    if (!this.portSpans.has(outcome.port)) this.portStarted(member);
+    const span = this.portSpans.get(outcome.port)!;
+    this.portSpans.delete(outcome.port);
+    span.setAttribute(A.ATTR_QUORUM_ATTEMPTS, outcome.attempts);
+    const ctx = { port: outcome.port, span };
+    if (outcome.ok) {
+      const u = outcome.usage;
+      span.setAttributes({
+        [A.ATTR_GEN_AI_RESPONSE_MODEL]: outcome.model,
+        ...(outcome.responseId && { [A.ATTR_GEN_AI_RESPONSE_ID]: outcome.responseId }),
+        ...(outcome.finishReason && { [A.ATTR_GEN_AI_RESPONSE_FINISH_REASONS]: [outcome.finishReason] }),
+        ...(u.inputTokens !== undefined && { [A.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: u.inputTokens }),
+        ...(u.outputTokens !== undefined && { [A.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: u.outputTokens }),
+        ...(u.cost !== undefined && { [A.ATTR_QUORUM_COST]: u.cost }),
+      });
+      span.setStatus({ code: SpanStatusCode.OK });
+      writeJsonAtomicSync(join(this.runDir, 'responses', `port_${outcome.port}.json`), {
+        runId: this.o.runId,
+        port: outcome.port,
+        model: outcome.model,
+        family: outcome.family,
+        latencyMs: outcome.latencyMs,
+        attempts: outcome.attempts,
+        usage: u,
+        finishReason: outcome.finishReason ?? null,
+        responseId: outcome.responseId ?? null,
+        text: outcome.text,
+      });
+      this.emit(EVENT_TYPES.modelResponded, span, ctx.port, {
+        port: outcome.port,
+        model: outcome.model,
+        family: outcome.family,
+        latencyMs: outcome.latencyMs,
+        attempts: outcome.attempts,
+        chars: outcome.text.length,
+        ...(u.inputTokens !== undefined && { inputTokens: u.inputTokens }),
+        ...(u.outputTokens !== undefined && { outputTokens: u.outputTokens }),
+        ...(u.cost !== undefined && { cost: u.cost }),
+        ...(outcome.finishReason && { finishReason: outcome.finishReason }),
+        ...(outcome.responseId && { responseId: outcome.responseId }),
+      });
+    } else {
+      markSpanFailed(span, outcome.kind, outcome.message);
+      this.emit(EVENT_TYPES.modelFailed, span, ctx.port, {
+        port: outcome.port,
+        model: outcome.model,
+        family: outcome.family,
+        kind: outcome.kind,
+        message: outcome.message,
+        attempts: outcome.attempts,
+        latencyMs: outcome.latencyMs,
+        ...(outcome.status !== undefined && { status: outcome.status }),
+      });
+    }
+    span.end();
+  }
+
+  /** Runs one gather stage in its own span; the first stage closes scatter and opens gather. */
+  stage<T>(name: string, work: () => T): T {
+    const gather = this.openGather();
+    const span = startChild(this.o.tracer, name, gather);
+    try {
+      return work();
+    } catch (error) {
+      markSpanFailed(span, 'exception', (error as Error).message);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  private openGather(): Span {
+    if (!this.gatherSpan) {
+      this.scatterSpan.end();
+      this.gatherSpan = startChild(this.o.tracer, A.SPAN_NAMES.gather, this.root);
+    }
+    return this.gatherSpan;
+  }
+
+  /** Writes consensus.json/.md, the closing events and the blackboard signal. Returns the document. */
+  complete(gathered: GatheredVotes): ConsensusDocument {
+    const { result } = gathered;
+    const doc: ConsensusDocument = this.stage(A.SPAN_NAMES.synthesizeOutput, () => {
+      const document: ConsensusDocument = {
+        runId: this.o.runId,
+        query: this.o.request.query,
+        chunk: this.o.chunk ?? (this.o.request.context ? { source: this.o.request.context.source, id: 'context' } : null),
+        status: result.status,
+        quorum: result.quorum,
+        claims: result.claims,
+        dissent: result.dissent,
+        failures: result.failures,
+        agreement: result.agreement,
+        startedAt: this.startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        sandbox: this.o.sandbox,
+      };
+      writeJsonAtomicSync(join(this.runDir, 'consensus.json'), document);
+      const models = new Map(this.o.panel.members.map((m) => [m.port, m.model]));
+      writeFileAtomicSync(join(this.runDir, 'consensus.md'), renderConsensusMarkdown(document, models));
+      return document;
+    });
+    this.emit(EVENT_TYPES.consensusReached, this.gatherSpan ?? this.root, undefined, {
+      status: doc.status,
+      quorum: doc.quorum,
+      claims: doc.claims.length,
+      dissent: doc.dissent.length,
+      failures: doc.failures.length,
+    });
+    this.root.setAttribute(A.ATTR_QUORUM_STATUS, doc.status);
+    const exitCode = doc.status === 'quorum_lost' ? 1 : 0;
+    const q = doc.quorum;
+    const summary =
+      doc.status === 'quorum_lost'
+        ? `quorum lost: ${q.responders} of ${q.panel} ports answered, ${q.minResponders} needed — "${this.o.request.query}"`
+        : `${doc.claims.length} consensus claim(s) at ${q.required}/${q.responders}${doc.status === 'degraded' ? ' (degraded)' : ''}, ${doc.dissent.length} dissent — "${this.o.request.query}"`;
+    this.end(doc.status, exitCode, summary);
+    return doc;
+  }
+
+  /** Closes a run that produced no result (an error or Ctrl-C): no consensus files are written. */
+  abort(end: RunEnd): void {
+    for (const [port, span] of this.portSpans) {
+      markSpanFailed(span, 'cancelled', end.message);
+      span.setAttribute(A.ATTR_QUORUM_PORT, port);
+      span.end();
+    }
+    this.portSpans.clear();
+    markSpanFailed(this.root, end.status, end.message);
+    this.end(end.status, end.exitCode, `${end.status}: ${end.message}`, end.message);
+  }
+
+  private end(status: BlackboardSignal['mark'], exitCode: number, summary: string, message?: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.emit(EVENT_TYPES.runCompleted, this.root, undefined, {
+      status,
+      durationMs: Date.now() - this.startedAt.getTime(),
+      exitCode,
+      ...(message !== undefined && { message }),
+    });
+    if (status !== 'failed' && status !== 'interrupted') {
+      this.o.blackboard.write(
+        // Relative to the artifacts folder, so the signal stays true when the folder moves.
+        blackboardSignal({ status, consensusMdPath: relative(this.o.out, join(this.runDir, 'consensus.md')), summary, identity: this.o.identity }),
+      );
+    }
+    (this.gatherSpan ?? this.scatterSpan).end();
+    this.root.end();
+  }
+
+  private emit<T extends Parameters<typeof makeEvent>[0]>(type: T, span: Span, port: number | undefined, data: Parameters<typeof makeEvent<T>>[1]): void {
+    this.o.events.write(
+      makeEvent(type, data, {
+        runId: this.o.runId,
+        traceparent: traceparentOf(span),
+        ...(port !== undefined && { port }),
+        ...(this.o.chunk && { chunkId: this.o.chunk.id }),
+      }) as QuorumEvent,
+    );
+  }
+}
+
+function safeUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** GenAI `gen_ai.provider.name`: who actually served the call. */
+function providerName(url: URL | undefined, sandbox: boolean): string {
+  if (sandbox) return 'quorum.sandbox';
+  if (url?.hostname.endsWith('openrouter.ai')) return 'openrouter';
+  return A.GEN_AI_PROVIDER_OPENAI;
+}

@@ -1,0 +1,116 @@
+import { Subscription } from 'rxjs';
+import { defaultMinResponders, defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
+import { UsageError } from '../errors.js';
+import type { QuorumEvent } from '../events.js';
+import type { ModelCall } from '../models/call.js';
+import { createOpenAICall } from '../models/openaiCall.js';
+import type { GatheredVotes } from '../operators/gatherVotes.js';
+import { askPipeline } from '../pipelines/ask.js';
+import type { BlackboardSignal } from '../sinks/blackboard.js';
+import { JsonlSink } from '../sinks/jsonlSink.js';
+import { createTracing } from '../tracing/tracing.js';
+import type { ConsensusDocument, ModelOutcome, ModelRequest, Panel } from '../types.js';
+import { join } from 'node:path';
+import { RunRecorder } from './recorder.js';
+import { newRunId } from './runId.js';
+
+export interface RunAskOptions {
+  request: ModelRequest;
+  panel: Panel;
+  /** Artifacts folder. */
+  out: string;
+  quorum?: number;
+  graceMs?: number;
+  /** Where API keys are read from. */
+  env: NodeJS.ProcessEnv;
+  /** True when the panel is the offline simulator: recorded in every artifact. */
+  sandbox?: boolean;
+  /** Aborting it interrupts the run (Ctrl-C): calls are cancelled and nothing half-written is left. */
+  signal?: AbortSignal;
+  /** Live view hooks (the terminal's per-port lines). */
+  live?: { streaming(port: number): void; finished(outcome: ModelOutcome): void };
+  /** The model call; defaults to the OpenAI SDK against each member's endpoint. */
+  call?: ModelCall;
+  runId?: string;
+}
+
+export interface RunAskResult {
+  runId: string;
+  runDir: string;
+  /** Absent when the run was interrupted. */
+  doc?: ConsensusDocument;
+  exitCode: 0 | 1 | 130;
+}
+
+/** Runs one `ask` end to end: pipeline, sinks and spans. Resolves when every artifact is flushed. */
+export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
+  const n = o.panel.members.length;
+  const configured = o.quorum ?? o.panel.quorum ?? defaultQuorum(n);
+  validateQuorum(configured, n);
+  if (o.request.query.trim() === '') throw new UsageError('The query is empty; ask a question, e.g. quorum ask "What does RFC 9110 say about caching?"');
+
+  const runId = o.runId ?? newRunId();
+  const tracing = createTracing({ tracesPath: join(o.out, 'traces.jsonl'), env: o.env });
+  const events = new JsonlSink<QuorumEvent>(join(o.out, 'cloudevents.jsonl'));
+  const blackboard = new JsonlSink<BlackboardSignal>(join(o.out, 'blackboard.jsonl'));
+  const recorder = new RunRecorder({
+    runId,
+    out: o.out,
+    request: o.request,
+    panel: o.panel,
+    quorum: { configured, minResponders: defaultMinResponders(n) },
+    tracer: tracing.tracer,
+    events,
+    blackboard,
+    identity: {
+      hive: o.env.QUORUM_HIVE || 'quorum',
+      gen: o.env.QUORUM_GEN || 0,
+      port: o.env.QUORUM_GATHERER_PORT || 'gather',
+    },
+    sandbox: Boolean(o.sandbox),
+    extra: { rounds: 1 },
+  });
+
+  let subscription: Subscription | undefined;
+  try {
+    const gathered = await new Promise<GatheredVotes | undefined>((resolve, reject) => {
+      const onAbort = () => {
+        subscription?.unsubscribe();
+        resolve(undefined);
+      };
+      if (o.signal?.aborted) return resolve(undefined);
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      subscription = askPipeline(o.request, {
+        panel: o.panel,
+        call: o.call ?? createOpenAICall({ env: o.env }),
+        quorum: configured,
+        graceMs: o.graceMs,
+        observer: recorder.observer(o.live),
+      }).subscribe({
+        next: (value) => {
+          o.signal?.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        error: (error: unknown) => {
+          o.signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      });
+    });
+    if (!gathered) {
+      recorder.abort({ status: 'interrupted', message: 'interrupted by the user', exitCode: 130 });
+      return { runId, runDir: recorder.runDir, exitCode: 130 };
+    }
+    const doc = recorder.complete(gathered);
+    return { runId, runDir: recorder.runDir, doc, exitCode: doc.status === 'quorum_lost' ? 1 : 0 };
+  } catch (error) {
+    recorder.abort({ status: 'failed', message: (error as Error).message, exitCode: 1 });
+    throw error;
+  } finally {
+    subscription?.unsubscribe();
+    const closed = await Promise.allSettled([events.close(), blackboard.close(), tracing.shutdown()]);
+    const failed = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // An artifact that could not be written is a failed run, even if the vote went well.
+    if (failed) throw new Error(`Could not write the artifacts in ${o.out}: ${(failed.reason as Error).message}`);
+  }
+}

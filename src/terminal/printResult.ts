@@ -1,0 +1,37 @@
+import type { ConsensusDocument } from '../types.js';
+
+/** The human-readable verdict printed after a run (`--json` prints consensus.json instead). */
+export function formatResult(doc: ConsensusDocument, runDir: string): string {
+  const q = doc.quorum;
+  const lines: string[] = [''];
+  if (doc.sandbox) lines.push('SANDBOX: these answers come from simulated models, not real ones.', '');
+  const banner =
+    doc.status === 'consensus'
+      ? `CONSENSUS — ${q.responders} of ${q.panel} ports answered; a claim needs ${q.required} votes`
+      : doc.status === 'degraded'
+        ? `DEGRADED — only ${q.responders} of ${q.panel} ports answered; a claim needs ${q.required} votes (scaled from ${q.configured})`
+        : `QUORUM LOST — only ${q.responders} of ${q.panel} ports answered, ${q.minResponders} needed; no claim is consensus`;
+  lines.push(banner, '');
+  if (doc.claims.length) {
+    lines.push('Consensus claims:');
+    doc.claims.forEach((c, i) => lines.push(`  [c${i + 1}] ${oneLine(c.text)}  (${c.support}/${q.panel}: ports ${c.ports.join(',')})`));
+  } else if (doc.status !== 'quorum_lost') {
+    lines.push('No claim reached the quorum.');
+  }
+  if (doc.dissent.length) {
+    lines.push('', 'Dissent (below quorum):');
+    for (const c of doc.dissent) lines.push(`  - ${oneLine(c.text)}  (${c.support}/${q.panel}: ports ${c.ports.join(',')})`);
+  }
+  if (doc.failures.length) {
+    lines.push('', 'Failures:');
+    for (const f of doc.failures) lines.push(`  port ${f.port} ${f.model}: ${f.kind}${f.message ? ` — ${oneLine(f.message)}` : ''}`);
+  }
+  lines.push('', `Artifacts: ${runDir}`);
+  return `${lines.join('\n')}\n`;
+}
+
+// Claims come from models: never let one rewrite the terminal with control sequences.
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+}
