@@ -124,6 +124,36 @@ export interface RunCompletedData {
   message?: string;
 }
 
+/**
+ * `data` of `quorum.vote.cast`: one round-1 responder's ballot in the vote round. Written for
+ * every voter, including those that failed (`ok: false`, they abstain).
+ */
+export interface VoteCastData {
+  port: number;
+  model: string;
+  family: string;
+  /** Always 2: the vote round. */
+  round: 2;
+  /** False when the call failed or no ballot could be read from the reply: the voter abstains. */
+  ok: boolean;
+  latencyMs: number;
+  attempts: number;
+  /** Candidates on the ballot. */
+  candidates: number;
+  /** Verdicts cast, by kind; candidates left out count as unsure in the tally. */
+  agree: number;
+  disagree: number;
+  unsure: number;
+  /** `same:cK` marks. */
+  same: number;
+  /** Failure kind when `ok` is false (`malformed` for an unreadable ballot). */
+  kind?: FailureKind;
+  message?: string;
+  inputTokens?: number;
+  outputTokens?: number;
+  cost?: number;
+}
+
 /** Placeholder for the reserved types until their issues define them. */
 export type ReservedEventData = Record<string, unknown>;
 
@@ -134,7 +164,7 @@ export interface EventDataMap {
   'quorum.model.failed': ModelFailedData;
   'quorum.consensus.reached': ConsensusReachedData;
   'quorum.run.completed': RunCompletedData;
-  'quorum.vote.cast': ReservedEventData;
+  'quorum.vote.cast': VoteCastData;
   'quorum.batch.started': ReservedEventData;
   'quorum.batch.completed': ReservedEventData;
 }

@@ -60,6 +60,8 @@ export interface ModelRequest {
   query: string;
   /** Document text given with --context; always wrapped as data, never as instructions. */
   context?: { source: string; text: string };
+  /** Set for the vote round: the candidates to vote on, instead of asking for claims. */
+  ballot?: { id: string; text: string }[];
 }
 
 interface OutcomeBase {
@@ -112,6 +114,20 @@ export interface ClaimRecord {
   ports: number[];
   /** Every wording the supporting ports used, for the record. */
   wordings?: { port: number; text: string }[];
+  /** Two-round runs: the candidate id(s) this fact was put to the vote as (`c1`, …). */
+  ids?: string[];
+  /** Two-round runs: the ports that proposed it in round 1. */
+  proposers?: number[];
+  /** Two-round runs: every voter's verdict on it, so each verdict can be audited. */
+  votes?: VoteRecord;
+}
+
+/** Which ports voted how on one fact in round 2; `abstained` voters had no usable ballot. */
+export interface VoteRecord {
+  agree: number[];
+  disagree: number[];
+  unsure: number[];
+  abstained: number[];
 }
 
 export interface FailureRecord {
@@ -120,6 +136,8 @@ export interface FailureRecord {
   kind: FailureKind;
   attempts: number;
   message?: string;
+  /** 2 when the port answered round 1 but failed the vote round (it abstains); absent for round 1. */
+  round?: 2;
 }
 
 export interface ConsensusResult {
@@ -130,6 +148,12 @@ export interface ConsensusResult {
   failures: FailureRecord[];
   /** agreement[i][j]: share of claims made by port i or j that both make (Jaccard); null for a port with no answer. */
   agreement: (number | null)[][];
+  /** Vote rounds this result came from (1: claims from answers; 2: propose, then vote). */
+  rounds?: 1 | 2;
+  /** Two-round runs: round-1 responders that cast no usable ballot in round 2. */
+  abstentions?: number[];
+  /** Two-round runs: how many candidates were put to the vote. */
+  candidates?: number;
 }
 
 export interface ConsensusDocument extends ConsensusResult {
@@ -139,4 +163,8 @@ export interface ConsensusDocument extends ConsensusResult {
   startedAt: string;
   finishedAt: string;
   sandbox: boolean;
+  /** Set on a replay: the run whose recorded answers were re-gathered. */
+  replayOf?: string;
+  /** The chair's prose answer (`--synthesize`), citing consensus claims as [c<k>]. */
+  synthesis?: { model: string; text: string } | { model: string; error: string };
 }

@@ -4,6 +4,7 @@
  */
 import type { ClaimRecord, ConsensusResult, FailureRecord, ModelOutcome } from '../types.js';
 import { type Cluster, type ClusterOptions, clusterClaims } from './cluster.js';
+import { agreementMatrix } from './agreement.js';
 import { extractClaims, stripReasoning } from './extract.js';
 import { defaultMinResponders, defaultQuorum, requiredVotes, validateMinResponders, validateQuorum } from './quorumRules.js';
 
@@ -130,27 +131,4 @@ function rank(o: ModelOutcome): string {
 
 function bySupport(a: ClaimRecord, b: ClaimRecord): number {
   return b.support - a.support || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0);
-}
-
-/**
- * agreement[i][j] = |facts both i and j support| / |facts i or j supports| (Jaccard), to three
- * decimals; 1 on the diagonal of a responder; null in any row or column of a non-responder.
- */
-function agreementMatrix(clusters: readonly Cluster[], responders: ReadonlySet<number>, n: number): (number | null)[][] {
-  const factsOf = Array.from({ length: n }, () => new Set<number>());
-  clusters.forEach((c, idx) => {
-    for (const p of c.ports) factsOf[p]?.add(idx);
-  });
-  return Array.from({ length: n }, (_, i) =>
-    Array.from({ length: n }, (_, j) => {
-      if (!responders.has(i) || !responders.has(j)) return null;
-      if (i === j) return 1;
-      const a = factsOf[i] as Set<number>;
-      const b = factsOf[j] as Set<number>;
-      let both = 0;
-      for (const f of a) if (b.has(f)) both++;
-      const either = a.size + b.size - both;
-      return either === 0 ? 0 : Math.round((both / either) * 1000) / 1000;
-    }),
-  );
 }

@@ -36,7 +36,7 @@ export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
         .option('quorum', { type: 'string', describe: 'Votes a claim needs with the whole panel answering (default ceil(0.75·N))' })
         .option('timeout', { type: 'string', describe: 'Per-call timeout in ms (overrides the panel file)' })
         .option('grace', { type: 'string', describe: 'Wait this many ms for stragglers once a quorum answered (-1: wait for all; default: as long as quorum took)' })
-        .option('rounds', { type: 'string', describe: 'Vote rounds: 1 (claims from answers only)', default: '1' })
+        .option('rounds', { type: 'string', describe: 'Vote rounds: 2 = answers propose claims, then every responder votes on them; 1 = count claims in the answers only', default: '2' })
         .option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' })
         .option('json', { type: 'boolean', default: false, describe: 'Print consensus.json instead of the summary' }) as Argv<AskArgs>,
     handler: async (args) => {
@@ -46,7 +46,7 @@ export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
       const graceMs = integerFlag('--grace', args.grace, { min: 0, allow: [-1] });
       const quorum = integerFlag('--quorum', args.quorum, { min: 1 });
       const rounds = integerFlag('--rounds', args.rounds, { min: 1 });
-      if (rounds !== 1) throw new UsageError(`Expected --rounds to be 1, got ${rounds} (the vote round is not available yet)`);
+      if (rounds !== 1 && rounds !== 2) throw new UsageError(`Expected --rounds to be 1 or 2, got ${rounds}`);
       if (args.sandbox && args.panel) throw new UsageError('--sandbox runs its own simulated panel; drop --panel, or drop --sandbox to use your panel');
       const context = args.context !== undefined ? readContext(args.context) : undefined;
 
@@ -63,6 +63,7 @@ export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
           out: args.out,
           quorum,
           graceMs,
+          rounds,
           env,
           sandbox: Boolean(sandbox),
           signal: ctx.signal,

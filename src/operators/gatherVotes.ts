@@ -1,6 +1,7 @@
 import { type OperatorFunction, map, toArray } from 'rxjs';
 import { extractClaims } from '../claims/extract.js';
-import { tally, type TallyOptions } from '../claims/tally.js';
+import type { Cluster } from '../claims/cluster.js';
+import { tallyDetailed, type TallyOptions } from '../claims/tally.js';
 import type { ConsensusResult, ModelOutcome } from '../types.js';
 
 export interface GatheredVotes {
@@ -8,12 +9,16 @@ export interface GatheredVotes {
   outcomes: ModelOutcome[];
   /** The claims extracted from each answering port's text. */
   claimsByPort: Map<number, string[]>;
+  /** Round 1's candidate facts, strongest first (the vote round's pool is built from them). */
+  clusters: Cluster[];
   result: ConsensusResult;
 }
 
 export interface GatherOptions extends TallyOptions {
   /** Wraps each stage (`extract_claims`, `vote_consensus`), e.g. in a trace span. */
   stage?: <T>(name: string, work: () => T) => T;
+  /** Name of the tally's stage: `vote_consensus`, or `cluster_claims` when a vote round follows. */
+  tallyStage?: string;
 }
 
 /**
@@ -26,7 +31,7 @@ export interface GatherOptions extends TallyOptions {
  * gatherVotes():  -------(R|)
  * ```
  */
-export function gatherVotes({ stage = (_name, work) => work(), ...options }: GatherOptions): OperatorFunction<ModelOutcome, GatheredVotes> {
+export function gatherVotes({ stage = (_name, work) => work(), tallyStage = 'vote_consensus', ...options }: GatherOptions): OperatorFunction<ModelOutcome, GatheredVotes> {
   const extract = options.extract ?? extractClaims;
   return (source) =>
     source.pipe(
@@ -36,8 +41,8 @@ export function gatherVotes({ stage = (_name, work) => work(), ...options }: Gat
         const claimsByPort = stage('extract_claims', () => new Map(sorted.flatMap((o) => (o.ok ? [[o.port, extract(o.text)] as const] : []))));
         // Tally reads claims through `extract`; answering from the map keeps extraction to one pass.
         const byText = new Map(sorted.flatMap((o) => (o.ok ? [[o.text, claimsByPort.get(o.port)!] as const] : [])));
-        const result = stage('vote_consensus', () => tally(sorted, { ...options, extract: (text) => byText.get(text) ?? extract(text) }));
-        return { outcomes: sorted, claimsByPort, result };
+        const { result, clusters } = stage(tallyStage, () => tallyDetailed(sorted, { ...options, extract: (text) => byText.get(text) ?? extract(text) }));
+        return { outcomes: sorted, claimsByPort, clusters, result: { ...result, rounds: 1 } };
       }),
     );
 }

@@ -1,21 +1,29 @@
-import { type Observable, type SchedulerLike, asyncScheduler, defer, finalize, of, tap } from 'rxjs';
-import { defaultQuorum } from '../claims/quorumRules.js';
+import { type Observable, type SchedulerLike, asyncScheduler, defer, of, tap } from 'rxjs';
+import type { Candidate } from '../claims/candidates.js';
+import { defaultMinResponders, defaultQuorum } from '../claims/quorumRules.js';
 import type { ModelCall } from '../models/call.js';
 import { abortable } from '../operators/abortable.js';
 import { cutStragglers } from '../operators/cutStragglers.js';
 import { type GatheredVotes, gatherVotes } from '../operators/gatherVotes.js';
 import type { RetryBackoffOptions } from '../operators/retryBackoff.js';
 import { scatter } from '../operators/scatter.js';
+import { type CastBallot, type VotedResult, voteRound } from '../operators/voteRound.js';
 import type { ModelOutcome, ModelRequest, Panel, PanelMember } from '../types.js';
 import { portCall } from './portCall.js';
 
+export type Round = 1 | 2;
+
 /** What a caller may watch while a run is in flight: sinks and the live view tap these. */
 export interface AskObserver {
-  portStarted?(member: PanelMember): void;
-  firstToken?(member: PanelMember): void;
-  /** Every port ends in exactly one outcome, straggler cuts included. */
+  portStarted?(member: PanelMember, round: Round): void;
+  firstToken?(member: PanelMember, round: Round): void;
+  /** Every round-1 port ends in exactly one outcome, straggler cuts included. */
   outcome?(outcome: ModelOutcome): void;
-  /** Runs one gather stage (`extract_claims`, `vote_consensus`) so it can be traced. */
+  /** The vote round begins with this pool. */
+  voteRoundStarted?(candidates: Candidate[]): void;
+  /** Every voter ends in exactly one ballot (null when it failed or was unreadable). */
+  ballot?(cast: CastBallot): void;
+  /** Runs one gather stage (`extract_claims`, `vote_consensus`, …) so it can be traced. */
   stage?<T>(name: string, work: () => T): T;
 }
 
@@ -24,7 +32,11 @@ export interface AskOptions {
   call: ModelCall;
   /** Votes required with the whole panel answering. Default: the panel file's, else ceil(0.75·N). */
   quorum?: number;
-  /** Strayed ports' grace period after quorum; -1 waits for all. Default: as long as quorum took. */
+  /** 1: claims from the answers; 2 (default): the answers propose, then every responder votes. */
+  rounds?: Round;
+  /** Most candidates put to the vote. Default 40. */
+  maxCandidates?: number;
+  /** Straggler grace after quorum, in each round; -1 waits for all. Default: as long as quorum took. */
   graceMs?: number;
   /** Most model calls in flight at once. Default: the whole panel. */
   concurrency?: number;
@@ -35,28 +47,48 @@ export interface AskOptions {
 }
 
 /**
- * The `ask` pipeline: scatter the request to every port (timeouts, retries, cancellation),
- * cut stragglers once a quorum answered, and gather the outcomes into one vote.
+ * The `ask` pipeline: scatter the request to every port (timeouts, retries, cancellation), cut
+ * stragglers once a quorum answered, gather the claims, and (round 2) put the candidates to a
+ * vote of every responder before the final tally.
  */
-export function askPipeline(request: ModelRequest, options: AskOptions): Observable<GatheredVotes> {
-  const { panel, call, observer = {}, scheduler = asyncScheduler } = options;
+export function askPipeline(request: ModelRequest, options: AskOptions): Observable<GatheredVotes | VotedResult> {
+  const { panel, call, observer = {}, scheduler = asyncScheduler, rounds = 2 } = options;
   const n = panel.members.length;
   const quorum = options.quorum ?? panel.quorum ?? defaultQuorum(n);
-  const callOne = (member: PanelMember, req: ModelRequest) =>
+  const minResponders = defaultMinResponders(n);
+  const callOne = (round: Round) => (member: PanelMember, req: ModelRequest) =>
     defer(() => {
-      observer.portStarted?.(member);
+      observer.portStarted?.(member, round);
       // The first-token hook fires once per port, not once per retry.
       let streaming = false;
       const onFirstToken = () => {
-        if (!streaming) observer.firstToken?.(member);
+        if (!streaming) observer.firstToken?.(member, round);
         streaming = true;
       };
       return portCall(member, () => abortable((signal) => call(member, req, { signal, onFirstToken })), { retry: options.retry ?? panel.retry, scheduler });
     });
-  return of(request).pipe(
-    scatter(panel.members, callOne, { concurrency: options.concurrency }),
+  const round1 = of(request).pipe(
+    scatter(panel.members, callOne(1), { concurrency: options.concurrency }),
     cutStragglers({ members: panel.members, needed: quorum, graceMs: options.graceMs, scheduler }),
     tap((outcome) => observer.outcome?.(outcome)),
-    gatherVotes({ panelSize: n, quorum, stage: observer.stage }),
+    gatherVotes({ panelSize: n, quorum, minResponders, stage: observer.stage, tallyStage: rounds === 2 ? 'cluster_claims' : 'vote_consensus' }),
+  );
+  if (rounds === 1) return round1;
+  return round1.pipe(
+    voteRound({
+      request,
+      members: panel.members,
+      callPort: callOne(2),
+      panelSize: n,
+      quorum,
+      minResponders,
+      maxCandidates: options.maxCandidates,
+      graceMs: options.graceMs,
+      concurrency: options.concurrency,
+      onRoundStarted: (candidates) => observer.voteRoundStarted?.(candidates),
+      onBallot: (cast) => observer.ballot?.(cast),
+      stage: observer.stage,
+      scheduler,
+    }),
   );
 }

@@ -1,8 +1,10 @@
 import { join, relative } from 'node:path';
 import { type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { EVENT_TYPES, makeEvent, type QuorumEvent } from '../events.js';
-import type { AskObserver } from '../pipelines/ask.js';
+import type { Candidate } from '../claims/candidates.js';
+import type { AskObserver, Round } from '../pipelines/ask.js';
 import type { GatheredVotes } from '../operators/gatherVotes.js';
+import type { CastBallot } from '../operators/voteRound.js';
 import { renderConsensusMarkdown } from '../render/consensusMarkdown.js';
 import { blackboardSignal, type BlackboardIdentity, type BlackboardSignal } from '../sinks/blackboard.js';
 import type { Sink } from '../sinks/sink.js';
@@ -24,7 +26,9 @@ export interface RunRecorderOptions {
   identity: BlackboardIdentity;
   sandbox: boolean;
   chunk?: { source: string; id: string } | null;
-  extra?: { rounds?: number };
+  rounds: Round;
+  /** Set on a replay: the run whose answers are re-gathered. */
+  replayOf?: string;
   now?: () => Date;
 }
 
@@ -40,8 +44,11 @@ export class RunRecorder {
   private readonly root: Span;
   private readonly scatterSpan: Span;
   private gatherSpan: Span | undefined;
-  /** Open query_model spans by port: a port's span ends with its outcome, whatever it is. */
-  private readonly portSpans = new Map<number, Span>();
+  private voteSpan: Span | undefined;
+  /** Size of the vote round's ballot, for each vote.cast event. */
+  private candidateCount = 0;
+  /** Open query_model spans by round and port: a port's span ends with its outcome, whatever it is. */
+  private readonly portSpans = { 1: new Map<number, Span>(), 2: new Map<number, Span>() };
   private readonly startedAt: Date;
   private finished = false;
 
@@ -64,35 +71,45 @@ export class RunRecorder {
       context: o.request.context ? { source: o.request.context.source, chars: o.request.context.text.length } : null,
       sandbox: o.sandbox,
       timeoutMs: o.panel.timeoutMs,
-      ...(o.extra?.rounds !== undefined && { rounds: o.extra.rounds }),
+      rounds: o.rounds,
+      ...(o.replayOf && { replayOf: o.replayOf }),
     });
   }
 
   /** The hooks the ask pipeline calls. */
-  observer(live?: { streaming(port: number): void; finished(outcome: ModelOutcome): void }): AskObserver {
+  observer(live?: LiveHooks): AskObserver {
     return {
-      portStarted: (member) => this.portStarted(member),
-      firstToken: (member) => {
-        this.portSpans.get(member.port)?.addEvent('gen_ai.first_token');
-        live?.streaming(member.port);
+      portStarted: (member, round) => this.portStarted(member, round),
+      firstToken: (member, round) => {
+        this.portSpans[round].get(member.port)?.addEvent('gen_ai.first_token');
+        live?.streaming(member.port, round);
       },
       outcome: (outcome) => {
         this.portFinished(outcome);
-        live?.finished(outcome);
+        live?.finished(outcome, 1);
+      },
+      voteRoundStarted: (candidates) => {
+        this.voteRoundStarted(candidates);
+        live?.roundStarted?.(2);
+      },
+      ballot: (cast) => {
+        this.ballotCast(cast);
+        live?.finished(cast.outcome, 2);
       },
       stage: (name, work) => this.stage(name, work),
     };
   }
 
-  private portStarted(member: PanelMember): void {
+  private portStarted(member: PanelMember, round: Round): void {
     const url = safeUrl(member.baseURL);
-    this.portSpans.set(
+    this.portSpans[round].set(
       member.port,
       startChild(
         this.o.tracer,
         A.SPAN_NAMES.queryModel,
-        this.scatterSpan,
+        round === 1 ? this.scatterSpan : (this.voteSpan ?? this.openGather()),
         {
+          'quorum.round': round,
           [A.ATTR_GEN_AI_OPERATION_NAME]: A.GEN_AI_OPERATION_CHAT,
           [A.ATTR_GEN_AI_PROVIDER_NAME]: providerName(url, this.o.sandbox),
           [A.ATTR_GEN_AI_REQUEST_MODEL]: member.model,
@@ -107,14 +124,14 @@ export class RunRecorder {
     );
   }
 
-  private portFinished(outcome: ModelOutcome): void {
-    const member = this.o.panel.members.find((m) => m.port === outcome.port)!;
+  /** Ends a port's model span with its outcome's attributes and returns it (for the event's traceparent). */
+  private endPortSpan(outcome: ModelOutcome, round: Round): Span {
+    const spans = this.portSpans[round];
     // A port cut before it ever started (concurrency-bounded) still gets its span.
-    if (!this.portSpans.has(outcome.port)) this.portStarted(member);
-    const span = this.portSpans.get(outcome.port)!;
-    this.portSpans.delete(outcome.port);
+    if (!spans.has(outcome.port)) this.portStarted(this.o.panel.members.find((m) => m.port === outcome.port)!, round);
+    const span = spans.get(outcome.port)!;
+    spans.delete(outcome.port);
     span.setAttribute(A.ATTR_QUORUM_ATTEMPTS, outcome.attempts);
-    const ctx = { port: outcome.port, span };
     if (outcome.ok) {
       const u = outcome.usage;
       span.setAttributes({
@@ -126,18 +143,19 @@ export class RunRecorder {
         ...(u.cost !== undefined && { [A.ATTR_QUORUM_COST]: u.cost }),
       });
       span.setStatus({ code: SpanStatusCode.OK });
-      writeJsonAtomicSync(join(this.runDir, 'responses', `port_${outcome.port}.json`), {
-        runId: this.o.runId,
-        port: outcome.port,
-        model: outcome.model,
-        family: outcome.family,
-        latencyMs: outcome.latencyMs,
-        attempts: outcome.attempts,
-        usage: u,
-        finishReason: outcome.finishReason ?? null,
-        responseId: outcome.responseId ?? null,
-        text: outcome.text,
-      });
+    } else {
+      markSpanFailed(span, outcome.kind, outcome.message);
+    }
+    span.end();
+    return span;
+  }
+
+  private portFinished(outcome: ModelOutcome): void {
+    const span = this.endPortSpan(outcome, 1);
+    const ctx = { port: outcome.port, span };
+    if (outcome.ok) {
+      const u = outcome.usage;
+      writeJsonAtomicSync(join(this.runDir, 'responses', `port_${outcome.port}.json`), responseRecord(this.o.runId, outcome));
       this.emit(EVENT_TYPES.modelResponded, span, ctx.port, {
         port: outcome.port,
         model: outcome.model,
@@ -152,7 +170,6 @@ export class RunRecorder {
         ...(outcome.responseId && { responseId: outcome.responseId }),
       });
     } else {
-      markSpanFailed(span, outcome.kind, outcome.message);
       this.emit(EVENT_TYPES.modelFailed, span, ctx.port, {
         port: outcome.port,
         model: outcome.model,
@@ -164,12 +181,50 @@ export class RunRecorder {
         ...(outcome.status !== undefined && { status: outcome.status }),
       });
     }
-    span.end();
+  }
+
+  private voteRoundStarted(candidates: Candidate[]): void {
+    this.candidateCount = candidates.length;
+    this.voteSpan = startChild(this.o.tracer, A.SPAN_NAMES.voteRound, this.openGather(), { 'quorum.candidates': candidates.length });
+    writeJsonAtomicSync(join(this.runDir, 'candidates.json'), candidates);
+  }
+
+  private ballotCast({ outcome, ballot }: CastBallot): void {
+    const span = this.endPortSpan(outcome, 2);
+    const counts = { agree: 0, disagree: 0, unsure: 0, same: 0 };
+    for (const vote of ballot?.values() ?? []) counts[typeof vote === 'object' ? 'same' : vote]++;
+    const u = outcome.ok ? outcome.usage : {};
+    if (outcome.ok) {
+      writeJsonAtomicSync(join(this.runDir, 'votes', `port_${outcome.port}.json`), {
+        ...responseRecord(this.o.runId, outcome),
+        ballot: ballot ? Object.fromEntries([...ballot].map(([id, v]) => [id, typeof v === 'object' ? `same:${v.same}` : v])) : null,
+      });
+    }
+    const failure = !outcome.ok ? { kind: outcome.kind, message: outcome.message } : ballot === null ? { kind: 'malformed' as const, message: 'No votes could be read from the ballot' } : undefined;
+    this.emit(EVENT_TYPES.voteCast, span, outcome.port, {
+      port: outcome.port,
+      model: outcome.model,
+      family: outcome.family,
+      round: 2,
+      ok: failure === undefined,
+      latencyMs: outcome.latencyMs,
+      attempts: outcome.attempts,
+      candidates: this.candidateCount,
+      ...counts,
+      ...failure,
+      ...(u.inputTokens !== undefined && { inputTokens: u.inputTokens }),
+      ...(u.outputTokens !== undefined && { outputTokens: u.outputTokens }),
+      ...(u.cost !== undefined && { cost: u.cost }),
+    });
   }
 
   /** Runs one gather stage in its own span; the first stage closes scatter and opens gather. */
   stage<T>(name: string, work: () => T): T {
     const gather = this.openGather();
+    if (this.voteSpan && name !== A.SPAN_NAMES.synthesizeOutput) {
+      this.voteSpan.end();
+      this.voteSpan = undefined;
+    }
     const span = startChild(this.o.tracer, name, gather);
     try {
       return work();
@@ -203,9 +258,13 @@ export class RunRecorder {
         dissent: result.dissent,
         failures: result.failures,
         agreement: result.agreement,
+        rounds: result.rounds ?? 1,
+        ...(result.abstentions && { abstentions: result.abstentions }),
+        ...(result.candidates !== undefined && { candidates: result.candidates }),
         startedAt: this.startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
         sandbox: this.o.sandbox,
+        ...(this.o.replayOf && { replayOf: this.o.replayOf }),
       };
       writeJsonAtomicSync(join(this.runDir, 'consensus.json'), document);
       const models = new Map(this.o.panel.members.map((m) => [m.port, m.model]));
@@ -232,12 +291,14 @@ export class RunRecorder {
 
   /** Closes a run that produced no result (an error or Ctrl-C): no consensus files are written. */
   abort(end: RunEnd): void {
-    for (const [port, span] of this.portSpans) {
-      markSpanFailed(span, 'cancelled', end.message);
-      span.setAttribute(A.ATTR_QUORUM_PORT, port);
-      span.end();
+    for (const spans of [this.portSpans[1], this.portSpans[2]]) {
+      for (const span of spans.values()) {
+        markSpanFailed(span, 'cancelled', end.message);
+        span.end();
+      }
+      spans.clear();
     }
-    this.portSpans.clear();
+    this.voteSpan?.end();
     markSpanFailed(this.root, end.status, end.message);
     this.end(end.status, end.exitCode, `${end.status}: ${end.message}`, end.message);
   }
@@ -271,6 +332,29 @@ export class RunRecorder {
       }) as QuorumEvent,
     );
   }
+}
+
+/** Hooks of the terminal's live view. */
+export interface LiveHooks {
+  streaming(port: number, round: Round): void;
+  finished(outcome: ModelOutcome, round: Round): void;
+  roundStarted?(round: Round): void;
+}
+
+/** responses/port_<n>.json and votes/port_<n>.json: the raw answer, for audit and replay. */
+function responseRecord(runId: string, outcome: Extract<ModelOutcome, { ok: true }>) {
+  return {
+    runId,
+    port: outcome.port,
+    model: outcome.model,
+    family: outcome.family,
+    latencyMs: outcome.latencyMs,
+    attempts: outcome.attempts,
+    usage: outcome.usage,
+    finishReason: outcome.finishReason ?? null,
+    responseId: outcome.responseId ?? null,
+    text: outcome.text,
+  };
 }
 
 function safeUrl(text: string): URL | undefined {

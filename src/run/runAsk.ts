@@ -5,13 +5,13 @@ import type { QuorumEvent } from '../events.js';
 import type { ModelCall } from '../models/call.js';
 import { createOpenAICall } from '../models/openaiCall.js';
 import type { GatheredVotes } from '../operators/gatherVotes.js';
-import { askPipeline } from '../pipelines/ask.js';
+import { askPipeline, type Round } from '../pipelines/ask.js';
 import type { BlackboardSignal } from '../sinks/blackboard.js';
 import { JsonlSink } from '../sinks/jsonlSink.js';
 import { createTracing } from '../tracing/tracing.js';
-import type { ConsensusDocument, ModelOutcome, ModelRequest, Panel } from '../types.js';
+import type { ConsensusDocument, ModelRequest, Panel } from '../types.js';
 import { join } from 'node:path';
-import { RunRecorder } from './recorder.js';
+import { type LiveHooks, RunRecorder } from './recorder.js';
 import { newRunId } from './runId.js';
 
 export interface RunAskOptions {
@@ -27,8 +27,12 @@ export interface RunAskOptions {
   sandbox?: boolean;
   /** Aborting it interrupts the run (Ctrl-C): calls are cancelled and nothing half-written is left. */
   signal?: AbortSignal;
+  /** 1: claims from the answers; 2 (default): propose, then vote. */
+  rounds?: Round;
+  /** Most candidates put to the vote. */
+  maxCandidates?: number;
   /** Live view hooks (the terminal's per-port lines). */
-  live?: { streaming(port: number): void; finished(outcome: ModelOutcome): void };
+  live?: LiveHooks;
   /** The model call; defaults to the OpenAI SDK against each member's endpoint. */
   call?: ModelCall;
   runId?: string;
@@ -68,7 +72,7 @@ export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
       port: o.env.QUORUM_GATHERER_PORT || 'gather',
     },
     sandbox: Boolean(o.sandbox),
-    extra: { rounds: 1 },
+    rounds: o.rounds ?? 2,
   });
 
   let subscription: Subscription | undefined;
@@ -85,6 +89,8 @@ export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
         call: o.call ?? createOpenAICall({ env: o.env }),
         quorum: configured,
         graceMs: o.graceMs,
+        rounds: o.rounds ?? 2,
+        maxCandidates: o.maxCandidates,
         observer: recorder.observer(o.live),
       }).subscribe({
         next: (value) => {

@@ -1,9 +1,12 @@
+import type { Round } from '../pipelines/ask.js';
+import type { LiveHooks } from '../run/recorder.js';
 import type { ModelOutcome, PanelMember } from '../types.js';
 
 interface PortLine {
   member: PanelMember;
   state: 'waiting' | 'streaming' | 'done' | 'failed';
   detail: string;
+  round: Round;
 }
 
 /**
@@ -11,7 +14,7 @@ interface PortLine {
  * elsewhere (pipes, CI logs) each port prints one plain line when it finishes, so logs stay
  * readable and nothing is printed twice.
  */
-export class LiveView {
+export class LiveView implements LiveHooks {
   private readonly lines = new Map<number, PortLine>();
   private drawn = 0;
   private closed = false;
@@ -21,7 +24,15 @@ export class LiveView {
     private readonly stream: NodeJS.WriteStream,
     private readonly tty = Boolean(stream.isTTY),
   ) {
-    for (const member of members) this.lines.set(member.port, { member, state: 'waiting', detail: '' });
+    for (const member of members) this.lines.set(member.port, { member, state: 'waiting', detail: '', round: 1 });
+    this.draw();
+  }
+
+  /** The vote round asks the round-1 responders again: their lines start over. */
+  roundStarted(round: Round): void {
+    for (const line of this.lines.values()) {
+      if (line.state === 'done') Object.assign(line, { state: 'waiting', detail: '', round });
+    }
     this.draw();
   }
 
@@ -60,8 +71,10 @@ export class LiveView {
 
 const ICON: Record<PortLine['state'], string> = { waiting: '…', streaming: '~', done: '✓', failed: '✗' };
 
-function formatLine({ member, state, detail }: PortLine): string {
-  const what = state === 'done' ? `done ${detail}` : state === 'failed' ? `failed: ${detail}` : state;
+function formatLine({ member, state, detail, round }: PortLine): string {
+  const done = round === 2 ? 'voted' : 'done';
+  const waiting = round === 2 ? (state === 'streaming' ? 'voting' : 'waiting to vote') : state;
+  const what = state === 'done' ? `${done} ${detail}` : state === 'failed' ? `failed${round === 2 ? ' to vote' : ''}: ${detail}` : waiting;
   return `  ${ICON[state]} port ${member.port}  ${member.model.padEnd(44)} ${what}`;
 }
 

@@ -11,23 +11,30 @@ export function formatResult(doc: ConsensusDocument, runDir: string): string {
       : doc.status === 'degraded'
         ? `DEGRADED — only ${q.responders} of ${q.panel} ports answered; a claim needs ${q.required} votes (scaled from ${q.configured})`
         : `QUORUM LOST — only ${q.responders} of ${q.panel} ports answered, ${q.minResponders} needed; no claim is consensus`;
-  lines.push(banner, '');
+  lines.push(banner);
+  if (doc.rounds === 2) lines.push(`Two rounds: ${doc.candidates ?? 0} candidate claims were put to a vote of the ${q.responders} responders.`);
+  lines.push('');
   if (doc.claims.length) {
     lines.push('Consensus claims:');
-    doc.claims.forEach((c, i) => lines.push(`  [c${i + 1}] ${oneLine(c.text)}  (${c.support}/${q.panel}: ports ${c.ports.join(',')})`));
+    doc.claims.forEach((c, i) => lines.push(`  [c${i + 1}] ${oneLine(c.text)}  (${c.support}/${q.panel}: ports ${c.ports.join(',')}${against(c)})`));
   } else if (doc.status !== 'quorum_lost') {
     lines.push('No claim reached the quorum.');
   }
   if (doc.dissent.length) {
     lines.push('', 'Dissent (below quorum):');
-    for (const c of doc.dissent) lines.push(`  - ${oneLine(c.text)}  (${c.support}/${q.panel}: ports ${c.ports.join(',')})`);
+    for (const c of doc.dissent) lines.push(`  - ${oneLine(c.text)}  (${c.support}/${q.panel}: ports ${c.ports.join(',')}${against(c)})`);
   }
   if (doc.failures.length) {
     lines.push('', 'Failures:');
-    for (const f of doc.failures) lines.push(`  port ${f.port} ${f.model}: ${f.kind}${f.message ? ` — ${oneLine(f.message)}` : ''}`);
+    for (const f of doc.failures) lines.push(`  port ${f.port} ${f.model}: ${f.round === 2 ? 'vote round ' : ''}${f.kind}${f.message ? ` — ${oneLine(f.message)}` : ''}`);
   }
+  if (doc.abstentions?.length) lines.push('', `Abstained in the vote round: ports ${doc.abstentions.join(',')} (their round-1 proposals still count).`);
   lines.push('', `Artifacts: ${runDir}`);
   return `${lines.join('\n')}\n`;
+}
+
+function against(c: ConsensusDocument['claims'][number]): string {
+  return c.votes?.disagree.length ? `; against: ${c.votes.disagree.join(',')}` : '';
 }
 
 // Claims come from models: never let one rewrite the terminal with control sequences.

@@ -46,6 +46,10 @@ export const SPAN_NAMES = {
   scatter: 'scatter',
   queryModel: 'query_model',
   gather: 'gather',
+  /** Round 2: the vote round's model calls hang under it (issue: consensus protocol). */
+  voteRound: 'vote_round',
+  /** Round 1's clustering when a vote round follows; the final tally is vote_consensus. */
+  clusterClaims: 'cluster_claims',
   extractClaims: 'extract_claims',
   voteConsensus: 'vote_consensus',
   synthesizeOutput: 'synthesize_output',

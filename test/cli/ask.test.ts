@@ -30,7 +30,7 @@ async function askWith(scenario: Scenario, extraArgs: string[] = [], panelExtra:
 
 describe('quorum ask (against the local sandbox server)', () => {
   it('8 ports → 8 responses, 8 model CloudEvents, 8 model spans under the root, and the shared facts as consensus', async () => {
-    const { run, doc, events, spans, responses, out } = await askWith(panelScenario());
+    const { run, doc, events, spans, responses, out } = await askWith(panelScenario(), ['--rounds', '1']);
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.code).toBe(0);
     expect(responses).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((p) => `port_${p}.json`));
@@ -75,6 +75,31 @@ describe('quorum ask (against the local sandbox server)', () => {
 
     const board = (await readJsonl<Record<string, any>>(join(out, 'blackboard.jsonl'))).records;
     expect(board).toEqual([expect.objectContaining({ type: 'signal', mark: 'consensus', pull: `runs/${doc!.runId}/consensus.md` })]);
+  });
+
+  it('two rounds: every responder votes, with vote_round spans, vote.cast events and audited verdicts', async () => {
+    const { run, doc, events, spans, runDir } = await askWith(panelScenario());
+    expect(run.code).toBe(0);
+    expect(doc!.rounds).toBe(2);
+    const casts = events.filter((e) => e.type === 'quorum.vote.cast');
+    expect(casts.map((e) => e.port).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(casts.every((e) => e.data.ok && e.data.candidates === doc!.candidates)).toBe(true);
+    const gather = spans.find((s) => s.name === 'gather')!;
+    const voteSpan = spans.find((s) => s.name === 'vote_round')!;
+    expect(voteSpan.parentSpanId).toBe(gather.spanId);
+    const voteCalls = spans.filter((s) => s.name === 'query_model' && s.parentSpanId === voteSpan.spanId);
+    expect(voteCalls).toHaveLength(8);
+    expect(voteCalls.every((s) => s.attributes['quorum.round'] === 2)).toBe(true);
+    expect(spans.filter((s) => s.parentSpanId === gather.spanId).map((s) => s.name).sort()).toEqual(['cluster_claims', 'extract_claims', 'synthesize_output', 'vote_consensus', 'vote_round']);
+    expect(readdirSync(join(runDir, 'votes'))).toHaveLength(8);
+    expect(JSON.parse(readFileSync(join(runDir, 'candidates.json'), 'utf8'))).toHaveLength(doc!.candidates!);
+    // Three shared facts: everyone proposes and everyone agrees.
+    expect(doc!.claims).toHaveLength(3);
+    for (const c of doc!.claims) {
+      expect(c.proposers).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(c.votes).toEqual({ agree: [0, 1, 2, 3, 4, 5, 6, 7], disagree: [], unsure: [], abstained: [] });
+    }
+    expect(run.stdout).toMatch(/Two rounds: \d+ candidate claims were put to a vote of the 8 responders/);
   });
 
   it('1 port timing out → 7 responses, a failed CloudEvent and a degraded consensus', async () => {

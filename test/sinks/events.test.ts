@@ -148,7 +148,8 @@ describe('makeEvent', () => {
       'quorum.batch.started',
       'quorum.batch.completed',
     ]);
-    expect(makeEvent(EVENT_TYPES.voteCast, { votes: 3 }, { runId: 'r', port: 4 }).source).toBe('/quorum/port/4');
+    const cast = { port: 4, model: 'm', family: 'f', round: 2 as const, ok: true, latencyMs: 5, attempts: 1, candidates: 3, agree: 2, disagree: 0, unsure: 1, same: 0 };
+    expect(makeEvent(EVENT_TYPES.voteCast, cast, { runId: 'r', port: 4 }).source).toBe('/quorum/port/4');
     expect(makeEvent(EVENT_TYPES.batchStarted, { files: 2 }, { runId: 'b' }).source).toBe('/quorum/run');
   });
 });
