@@ -2,6 +2,7 @@
  * How a simulated model picks its reply. Kept apart from the HTTP server so it is tested
  * without sockets.
  */
+import { claimSimilarity, defaultMatcher, sameClaim } from '../claims/similarity.js';
 import type { SandboxModel } from './scenario.js';
 
 /** The text of the last `user` message of an OpenAI chat request, "" when there is none. */
@@ -56,13 +57,131 @@ const normalise = (s: string): string =>
     .replace(/[^\p{L}\p{N}]+/gu, ' ')
     .trim();
 
-/** Vote-round candidates, `[c1] text` lines (DESIGN.md "Vote round"). */
-function voteCandidates(message: string): { id: string; text: string }[] {
-  const out: { id: string; text: string }[] = [];
-  for (const m of message.matchAll(/^\s*\[(c\d+)\]\s+(.+?)\s*$/gm)) {
-    if (m[1] && m[2]) out.push({ id: m[1], text: m[2] });
+/** One candidate of a vote-round prompt. */
+export interface VoteCandidate {
+  id: string;
+  text: string;
+}
+
+/**
+ * Vote-round candidates: the `[c1] claim text` lines of a user message (DESIGN.md "Vote
+ * round"), in order, first occurrence of each id. Lines inside a `<document>…</document>`
+ * block are data, not candidates, so a round-1 document cannot pass for a vote prompt.
+ */
+export function voteCandidates(message: string): VoteCandidate[] {
+  const outsideDocuments = message.replace(/<document\b[^>]*>[\s\S]*?(?:<\/document>|$)/gi, '');
+  const out: VoteCandidate[] = [];
+  const seen = new Set<string>();
+  for (const m of outsideDocuments.matchAll(/^\s*\[(c\d+)\]\s+(.+?)\s*$/gm)) {
+    if (m[1] && m[2] && !seen.has(m[1])) {
+      seen.add(m[1]);
+      out.push({ id: m[1], text: m[2] });
+    }
   }
   return out;
+}
+
+/** Whether a user message is a vote-round prompt (it lists at least one `[cN] claim` line). */
+export function isVotePrompt(message: string): boolean {
+  return voteCandidates(message).length > 0;
+}
+
+/**
+ * Minimum `claimSimilarity` at which an own claim that is not the same fact, yet differs by a
+ * number or a name, counts as a look-alike the model disagrees with. Below it such a pair is
+ * usually just another fact about the same subject ("born in 1879" / "died in 1955" scores
+ * 0.36, "boils at 100 degrees" / "freezes at 0 degrees" 0.34), which an honest model is
+ * `unsure` about; contradicting look-alikes score 0.42 and up ("born in Ulm" / "born in
+ * Munich" 0.43, "Mars has two moons" / "three moons" 0.47, "port 8080" / "port 8081" 0.60).
+ */
+export const DISAGREE_SIMILARITY = 0.4;
+
+/**
+ * The same for a look-alike whose only contradiction signal is a negation. Higher, because
+ * the matcher flags negation per claim: a stray "not"/"nothing"/"without" elsewhere in the
+ * sentence sets it ("simulates eight model families" / "serves simulated models, not real
+ * ones" scores 0.49), while real negated look-alikes score 0.52 and up ("uses port 8080" /
+ * "does not use port 8080" 0.79, "serves simulated models, not real ones" / "serves real
+ * models" 0.52).
+ */
+export const DISAGREE_SIMILARITY_NEGATION = 0.5;
+
+/** Whether `candidate` is a contradicting look-alike of the own claim `claim`. */
+function contradicts(claim: string, candidate: string): boolean {
+  const d = defaultMatcher.compare(claim, candidate);
+  if (d.numberConflict || d.nameSwap) return d.similarity >= DISAGREE_SIMILARITY;
+  return d.negationMismatch && d.similarity >= DISAGREE_SIMILARITY_NEGATION;
+}
+
+/** The honest vote of a model whose own claims are `own` (see `VoteMode` "honest"). */
+export function honestVotes(own: readonly string[], candidates: readonly VoteCandidate[]): Record<string, string> {
+  const ownNorm = own.map(normalise);
+  // Which candidate first matched each own claim: later matches say `same:<that id>`.
+  const firstMatch = new Map<number, string>();
+  const votes: Record<string, string> = {};
+  for (const c of candidates) {
+    const norm = normalise(c.text);
+    let best = ownNorm.indexOf(norm);
+    if (best < 0) {
+      let bestSim = -1;
+      own.forEach((claim, i) => {
+        if (!sameClaim(claim, c.text)) return;
+        const sim = claimSimilarity(claim, c.text);
+        if (sim > bestSim) [best, bestSim] = [i, sim];
+      });
+    }
+    if (best >= 0) {
+      const earlier = firstMatch.get(best);
+      if (earlier === undefined) firstMatch.set(best, c.id);
+      votes[c.id] = earlier === undefined ? 'agree' : `same:${earlier}`;
+      continue;
+    }
+    votes[c.id] = own.some((claim) => contradicts(claim, c.text)) ? 'disagree' : 'unsure';
+  }
+  return votes;
+}
+
+/**
+ * What the model answered in round 1, as seen from a vote prompt: the first `answers` rule
+ * matching the prompt without its candidate lines (the prompt repeats the question), else
+ * its `answer`.
+ */
+function roundOneAnswer(model: SandboxModel, votePrompt: string): string {
+  const withoutCandidates = votePrompt.replace(/^\s*\[c\d+\]\s+.*$/gm, '');
+  for (const rule of model.answers ?? []) {
+    if (new RegExp(rule.when, 'i').test(withoutCandidates)) return rule.text;
+  }
+  return baseAnswer(model);
+}
+
+/** The reply to a vote-round prompt listing `candidates` (non-empty). */
+function voteReply(model: SandboxModel, votePrompt: string, candidates: readonly VoteCandidate[]): string {
+  if (model.voteAnswer !== undefined) return model.voteAnswer;
+  const ids = candidates.map((c) => c.id);
+  const all = (vote: (id: string, i: number) => string): Record<string, string> =>
+    Object.fromEntries(ids.map((id, i) => [id, vote(id, i)]));
+  const own = (): string[] => sandboxClaims(roundOneAnswer(model, votePrompt));
+  switch (model.votes ?? 'honest') {
+    case 'honest':
+      return JSON.stringify({ votes: honestVotes(own(), candidates) });
+    case 'agree_all':
+      return JSON.stringify({ votes: all(() => 'agree') });
+    case 'disagree_all':
+      return JSON.stringify({ votes: all(() => 'disagree') });
+    case 'same_all':
+      return JSON.stringify({ votes: all((_id, i) => (i === 0 ? 'agree' : `same:${ids[0]}`)) });
+    case 'garbage':
+      return 'I have read the candidate statements carefully. Several of them look plausible to me, but I would rather not give a verdict on each one.';
+    case 'partial':
+      return JSON.stringify({ votes: honestVotes(own(), candidates.slice(0, Math.ceil(candidates.length / 2))) });
+    case 'invalid': {
+      let n = 999;
+      while (ids.includes(`c${n}`)) n++;
+      const unknown = `c${n}`;
+      const values = ['maybe', `same:${unknown}`, 'strongly agree'];
+      return JSON.stringify({ votes: { ...all((_id, i) => values[i % values.length]!), [unknown]: 'agree' } });
+    }
+  }
 }
 
 /** The model's content when no rule or vote applies. */
@@ -72,21 +191,20 @@ function baseAnswer(model: SandboxModel): string {
 
 /**
  * The content a simulated model replies with:
- * 1. the first `answers` rule whose `when` matches the last user message (case-insensitive);
- * 2. on a vote-round prompt (lines `[c1] claim`), `{"votes": {...}}` agreeing with the
- *    candidates its own `answer` states and `unsure` about the rest;
+ * 1. on a vote-round prompt (lines `[c1] claim`, see `voteCandidates`): its `voteAnswer`, else
+ *    `{"votes": {...}}` as its `votes` mode says (default honest: compared with the claims it
+ *    gave in round 1, i.e. the `answers` rule matching the question the prompt repeats, else
+ *    its `answer`). This comes before `answers` rules on purpose: a vote prompt repeats
+ *    the question, so a rule written for round 1 would otherwise fire in round 2 and answer
+ *    the vote with claims;
+ * 2. the first `answers` rule whose `when` matches the last user message (case-insensitive);
  * 3. its `answer`, or a one-claim default naming the model.
  */
 export function chooseAnswer(model: SandboxModel, userMessage: string): string {
+  const candidates = voteCandidates(userMessage);
+  if (candidates.length > 0) return voteReply(model, userMessage, candidates);
   for (const rule of model.answers ?? []) {
     if (new RegExp(rule.when, 'i').test(userMessage)) return rule.text;
-  }
-  const candidates = voteCandidates(userMessage);
-  if (candidates.length > 0) {
-    const own = new Set(sandboxClaims(baseAnswer(model)).map(normalise));
-    const votes: Record<string, string> = {};
-    for (const c of candidates) votes[c.id] = own.has(normalise(c.text)) ? 'agree' : 'unsure';
-    return JSON.stringify({ votes });
   }
   return baseAnswer(model);
 }

@@ -20,6 +20,11 @@
  *     fault: rate_limit
  *     faultTimes: 2      # the first two requests get 429, later ones are answered
  *     retryAfterS: 1
+ *   - model: acme/liar:free
+ *     answer: '{"claims": ["The protocol uses port 8080 by default."]}'
+ *     votes: agree_all   # round 2: agrees with every candidate, whatever it said in round 1
+ *   - model: acme/shy:free
+ *     voteFault: http_503 # answers round 1, fails every vote-round request
  * ```
  */
 import { readFile } from 'node:fs/promises';
@@ -56,6 +61,36 @@ export const FAULTS = [
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
+/**
+ * How a simulated model votes in round 2 (DESIGN.md "Vote round"), when it has no `voteAnswer`.
+ * The honest vote compares each candidate with the claims of the model's own `answer`.
+ */
+export const VOTE_MODES = [
+  /**
+   * Per candidate: `agree` when one of its own claims states the same fact (`sameClaim`, or the
+   * same text); `same:<id>` instead when an earlier candidate already matched that own claim;
+   * `disagree` when an own claim is a look-alike that contradicts it (similar wording, but a
+   * different number or name, or negated); `unsure` otherwise.
+   */
+  'honest',
+  /** Byzantine: `agree` with every candidate. */
+  'agree_all',
+  /** `disagree` with every candidate. */
+  'disagree_all',
+  /** Merge-stuffing attacker: the first candidate `agree`, every other one `same:<first id>`. */
+  'same_all',
+  /** Prose that holds no JSON at all. */
+  'garbage',
+  /** Honest votes on the first half of the candidates (rounded up); the rest are missing. */
+  'partial',
+  /**
+   * Well-formed JSON with unusable content: values that are not votes ("maybe"), `same:`
+   * pointing to an id not in the list, and an extra vote for an id not in the list.
+   */
+  'invalid',
+] as const;
+export type VoteMode = (typeof VOTE_MODES)[number];
+
 /** An answer chosen by matching the question. */
 export interface AnswerRule {
   /** Regular expression (case-insensitive) tested against the last user message. */
@@ -83,8 +118,16 @@ export interface SandboxModel {
   tokenDelayMs?: number;
   /** Content for any question no rule in `answers` matches. */
   answer?: string;
-  /** Question-specific answers; the first rule whose `when` matches wins. */
+  /**
+   * Question-specific answers; the first rule whose `when` matches wins. Not consulted for
+   * vote-round prompts (they repeat the question, so a rule would fire by accident): use
+   * `voteAnswer` / `votes` to script those.
+   */
   answers?: AnswerRule[];
+  /** How the model votes in round 2. Default `honest`. Ignored when `voteAnswer` is set. */
+  votes?: VoteMode;
+  /** Exact reply to every vote-round prompt, e.g. a hand-written `{"votes": {...}}`. Wins over `votes`. */
+  voteAnswer?: string;
   /**
    * Text the model streams in `reasoning` deltas (or the message's `reasoning` field) before
    * its content, as reasoning models on OpenRouter do. Clients should ignore it.
@@ -94,6 +137,11 @@ export interface SandboxModel {
   fault?: Fault;
   /** Fail only the first N requests to this model, then answer normally. Default: always fail. */
   faultTimes?: number;
+  /**
+   * Fail every vote-round request this way, while answering round 1 normally. `fault` (within
+   * `faultTimes`) still applies to every request and takes precedence.
+   */
+  voteFault?: Fault;
   /** Seconds sent in `Retry-After` for `rate_limit` (default 1) and `http_503` (none by default). */
   retryAfterS?: number;
   /** Usage to report; counts default to a chars/4 estimate and cost to 0. */
@@ -139,9 +187,12 @@ const modelSchema = z.strictObject({
   tokenDelayMs: nonNegativeInt.optional(),
   answer: z.string().optional(),
   answers: z.array(answerRuleSchema).optional(),
+  votes: z.enum(VOTE_MODES).optional(),
+  voteAnswer: z.string().optional(),
   reasoning: z.string().optional(),
   fault: z.enum(FAULTS).optional(),
   faultTimes: nonNegativeInt.optional(),
+  voteFault: z.enum(FAULTS).optional(),
   retryAfterS: z.number().nonnegative().optional(),
   usage: z
     .strictObject({

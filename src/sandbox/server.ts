@@ -14,7 +14,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chooseAnswer, estimateTokens, lastUserMessage } from './answers.js';
+import { chooseAnswer, estimateTokens, isVotePrompt, lastUserMessage } from './answers.js';
 import { familyOf, type Fault, type SandboxModel, type Scenario } from './scenario.js';
 
 /** One chat completion request the sandbox received. Tests assert on these. */
@@ -28,7 +28,7 @@ export interface SandboxRequestLog {
    * or the client left first). A stream that fails midway still shows 200.
    */
   status: number;
-  /** The scripted fault applied to this request, if any. */
+  /** The scripted fault applied to this request, if any (`fault`, or `voteFault` on a vote-round request). */
   fault?: Fault;
   /** The client closed the connection before the sandbox finished responding. */
   disconnected: boolean;
@@ -156,11 +156,14 @@ export async function startSandboxServer(opts: SandboxServerOptions): Promise<Sa
     const now = Date.now();
     const rate = rateLimitState(now);
     const model = rate.limited ? undefined : models.get(body.model);
+    const userMessage = lastUserMessage(body.messages);
     let fault: Fault | undefined;
     if (model) {
       const served = servedPerModel.get(model.model) ?? 0;
       servedPerModel.set(model.model, served + 1);
       if (model.fault !== undefined && (model.faultTimes === undefined || served < model.faultTimes)) fault = model.fault;
+      // `voteFault` fails only round 2; `fault` (when it applies) wins.
+      else if (model.voteFault !== undefined && isVotePrompt(userMessage)) fault = model.voteFault;
     }
     const entry: SandboxRequestLog = {
       model: body.model,
@@ -194,7 +197,7 @@ export async function startSandboxServer(opts: SandboxServerOptions): Promise<Sa
       if (model.latencyMs) await sleep(model.latencyMs, undefined, { signal: ex.signal });
       if (ex.signal.aborted) return;
 
-      const content = fault === 'empty' ? '' : chooseAnswer(model, lastUserMessage(body.messages));
+      const content = fault === 'empty' ? '' : chooseAnswer(model, userMessage);
       const usage = usageFor(model, body.messages, content);
       const id = `gen-sandbox-${++generation}`;
 

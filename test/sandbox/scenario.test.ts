@@ -36,6 +36,9 @@ describe('parseScenario', () => {
             tokenDelayMs: 1,
             answer: 'x',
             answers: [{ when: 'capital', text: 'Paris' }],
+            votes: 'same_all',
+            voteAnswer: '{"votes": {}}',
+            voteFault: 'http_503',
             reasoning: 'thinking',
             fault: 'rate_limit',
             faultTimes: 2,
@@ -47,6 +50,7 @@ describe('parseScenario', () => {
       'inline',
     );
     expect(scenario.models[0]?.fault).toBe('rate_limit');
+    expect(scenario.models[0]).toMatchObject({ votes: 'same_all', voteAnswer: '{"votes": {}}', voteFault: 'http_503' });
     expect(scenario.rateLimit).toEqual({ requests: 5, windowMs: 1000 });
   });
 
@@ -55,6 +59,20 @@ describe('parseScenario', () => {
     expect(err).toBeInstanceOf(UsageError);
     expect(err.message).toMatch(/^bad\.yaml: models\[1\]\.fault: expected one of .*"hang".*"auth"/);
     expect(err.message).not.toContain('\n');
+  });
+
+  it('names the allowed vote modes for an unknown votes value, and the faults for voteFault', () => {
+    const err = errorOf(() => parseScenario({ models: [{ model: 'a', votes: 'lie' }] }, 's.yaml'));
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.message).toBe(
+      's.yaml: models[0].votes: expected one of "honest"|"agree_all"|"disagree_all"|"same_all"|"garbage"|"partial"|"invalid"',
+    );
+    expect(errorOf(() => parseScenario({ models: [{ model: 'a', voteFault: 'boom' }] }, 's')).message).toMatch(
+      /^s: models\[0\]\.voteFault: expected one of "hang"\|.*"auth"$/,
+    );
+    expect(errorOf(() => parseScenario({ models: [{ model: 'a', voteAnswer: 3 }] }, 's')).message).toBe(
+      's: models[0].voteAnswer: expected string, received number',
+    );
   });
 
   it('says what type was expected for a wrongly typed field', () => {

@@ -320,4 +320,53 @@ describe('sandbox server: OpenRouter endpoints', () => {
     const res = await chat(s, { model: 'acme/a', messages: [{ role: 'user', content: '[c1] The sandbox is simulated.\n[c2] Cats bark.' }] });
     expect(JSON.parse((await json(res)).choices[0].message.content)).toEqual({ votes: { c1: 'agree', c2: 'unsure' } });
   });
+
+  const VOTE = 'Question: What is simulated?\n[c1] The sandbox is simulated.\n[c2] Cats bark.';
+  const voteMessages = [{ role: 'user', content: VOTE }];
+
+  it('voteFault answers round 1 and fails only vote-round requests', async () => {
+    const s = await start({ models: [{ model: 'acme/a', answer: '{"claims":["The sandbox is simulated."]}', voteFault: 'http_503', retryAfterS: 2 }] });
+    const first = await chat(s, { model: 'acme/a' });
+    expect(first.status).toBe(200);
+    expect((await json(first)).choices[0].message.content).toBe('{"claims":["The sandbox is simulated."]}');
+    const vote = await chat(s, { model: 'acme/a', stream: true, messages: voteMessages });
+    expect(vote.status).toBe(503);
+    expect(vote.headers.get('retry-after')).toBe('2');
+    expect((await json(vote)).error.message).toMatch(/No instances available/);
+    expect((await chat(s, { model: 'acme/a' })).status).toBe(200);
+    expect(s.requests.map((r) => [r.status, r.fault])).toEqual([
+      [200, undefined],
+      [503, 'http_503'],
+      [200, undefined],
+    ]);
+  });
+
+  it('voteFault works with any fault, e.g. a stream cut midway', async () => {
+    const s = await start({ models: [{ model: 'acme/a', answer: ANSWER, voteFault: 'truncated' }] });
+    const { data } = parseSSE(await (await chat(s, { model: 'acme/a', stream: true, messages: voteMessages })).text());
+    expect(data.length).toBeGreaterThan(0);
+    expect(data).not.toContain('[DONE]');
+    expect(s.requests[0]?.fault).toBe('truncated');
+  });
+
+  it('fault keeps applying to every request and wins over voteFault', async () => {
+    const s = await start({ models: [{ model: 'acme/a', answer: ANSWER, fault: 'http_500', faultTimes: 1, voteFault: 'auth' }] });
+    expect((await chat(s, { model: 'acme/a', messages: voteMessages })).status).toBe(500);
+    expect((await chat(s, { model: 'acme/a', messages: voteMessages })).status).toBe(401);
+    expect((await chat(s, { model: 'acme/a' })).status).toBe(200);
+    expect(s.requests.map((r) => r.fault)).toEqual(['http_500', 'auth', undefined]);
+  });
+
+  it('serves scripted vote modes and voteAnswer over the wire', async () => {
+    const s = await start({
+      models: [
+        { model: 'acme/byz', answer: ANSWER, votes: 'agree_all' },
+        { model: 'acme/raw', answer: ANSWER, votes: 'agree_all', voteAnswer: 'no votes from me' },
+      ],
+    });
+    const content = async (model: string): Promise<string> =>
+      (await json(await chat(s, { model, messages: voteMessages }))).choices[0].message.content;
+    expect(JSON.parse(await content('acme/byz'))).toEqual({ votes: { c1: 'agree', c2: 'agree' } });
+    expect(await content('acme/raw')).toBe('no votes from me');
+  });
 });
