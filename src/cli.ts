@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { askCommand } from './commands/ask.js';
 import type { CliContext } from './commands/context.js';
+import { replayCommand } from './commands/replay.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { UsageError, redact } from './errors.js';
 
@@ -26,6 +27,7 @@ export async function main(argv: string[], io: Partial<CliContext> = {}): Promis
     await yargs(argv)
       .scriptName('quorum')
       .command(askCommand(ctx))
+      .command(replayCommand(ctx))
       .command(sandboxCommand(ctx))
       .demandCommand(1, 'Give a command, e.g. quorum ask "…" (see quorum --help)')
       .strict()

@@ -22,6 +22,8 @@ export interface VoteRoundOptions {
   quorum: number;
   minResponders: number;
   maxCandidates?: number;
+  /** A fixed pool (a replay's recorded ballot), instead of one built from round 1's clusters. */
+  candidates?: Candidate[];
   /** Straggler grace for the vote round; see `cutStragglers`. */
   graceMs?: number;
   concurrency?: number;
@@ -55,7 +57,7 @@ export function voteRound(options: VoteRoundOptions): OperatorFunction<GatheredV
       switchMap((round1) => {
         if (round1.result.status === 'quorum_lost' || round1.clusters.length === 0) return of(round1);
         return defer(() => {
-          const candidates = candidatePool(round1.clusters, options.maxCandidates ?? DEFAULT_MAX_CANDIDATES);
+          const candidates = options.candidates ?? candidatePool(round1.clusters, options.maxCandidates ?? DEFAULT_MAX_CANDIDATES);
           const ids = new Set(candidates.map((c) => c.id));
           // Round 1's responders: an answer with no claim in it was not a usable answer.
           const voters = options.members.filter((m) => (round1.claimsByPort.get(m.port)?.length ?? 0) > 0);

@@ -42,7 +42,8 @@ export type RunEnd = { status: 'failed' | 'interrupted'; message: string; exitCo
 export class RunRecorder {
   readonly runDir: string;
   private readonly root: Span;
-  private readonly scatterSpan: Span;
+  /** Absent on a replay, which calls no model. */
+  private scatterSpan: Span | undefined;
   private gatherSpan: Span | undefined;
   private voteSpan: Span | undefined;
   /** Size of the vote round's ballot, for each vote.cast event. */
@@ -63,7 +64,7 @@ export class RunRecorder {
       'quorum.sandbox': o.sandbox,
       ...(o.chunk ? { 'quorum.chunk.id': o.chunk.id, 'quorum.chunk.source': o.chunk.source } : {}),
     });
-    this.scatterSpan = startChild(o.tracer, A.SPAN_NAMES.scatter, this.root);
+    if (!o.replayOf) this.scatterSpan = startChild(o.tracer, A.SPAN_NAMES.scatter, this.root);
     this.emit(EVENT_TYPES.runStarted, this.root, undefined, {
       query: o.request.query,
       panel: { source: o.panel.source, size: o.panel.members.length, members: o.panel.members.map(({ port, model, family }) => ({ port, model, family })) },
@@ -107,7 +108,7 @@ export class RunRecorder {
       startChild(
         this.o.tracer,
         A.SPAN_NAMES.queryModel,
-        round === 1 ? this.scatterSpan : (this.voteSpan ?? this.openGather()),
+        round === 1 ? (this.scatterSpan ?? this.root) : (this.voteSpan ?? this.openGather()),
         {
           'quorum.round': round,
           [A.ATTR_GEN_AI_OPERATION_NAME]: A.GEN_AI_OPERATION_CHAT,
@@ -238,7 +239,7 @@ export class RunRecorder {
 
   private openGather(): Span {
     if (!this.gatherSpan) {
-      this.scatterSpan.end();
+      this.scatterSpan?.end();
       this.gatherSpan = startChild(this.o.tracer, A.SPAN_NAMES.gather, this.root);
     }
     return this.gatherSpan;
@@ -318,7 +319,7 @@ export class RunRecorder {
         blackboardSignal({ status, consensusMdPath: relative(this.o.out, join(this.runDir, 'consensus.md')), summary, identity: this.o.identity }),
       );
     }
-    (this.gatherSpan ?? this.scatterSpan).end();
+    (this.gatherSpan ?? this.scatterSpan)?.end();
     this.root.end();
   }
 

@@ -1,18 +1,14 @@
 import { Subscription } from 'rxjs';
 import { defaultMinResponders, defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
 import { UsageError } from '../errors.js';
-import type { QuorumEvent } from '../events.js';
 import type { ModelCall } from '../models/call.js';
 import { createOpenAICall } from '../models/openaiCall.js';
 import type { GatheredVotes } from '../operators/gatherVotes.js';
 import { askPipeline, type Round } from '../pipelines/ask.js';
-import type { BlackboardSignal } from '../sinks/blackboard.js';
-import { JsonlSink } from '../sinks/jsonlSink.js';
-import { createTracing } from '../tracing/tracing.js';
 import type { ConsensusDocument, ModelRequest, Panel } from '../types.js';
-import { join } from 'node:path';
 import { type LiveHooks, RunRecorder } from './recorder.js';
 import { newRunId } from './runId.js';
+import { openRunSinks } from './runSinks.js';
 
 export interface RunAskOptions {
   request: ModelRequest;
@@ -54,23 +50,17 @@ export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
   if (o.request.query.trim() === '') throw new UsageError('The query is empty; ask a question, e.g. quorum ask "What does RFC 9110 say about caching?"');
 
   const runId = o.runId ?? newRunId();
-  const tracing = createTracing({ tracesPath: join(o.out, 'traces.jsonl'), env: o.env });
-  const events = new JsonlSink<QuorumEvent>(join(o.out, 'cloudevents.jsonl'));
-  const blackboard = new JsonlSink<BlackboardSignal>(join(o.out, 'blackboard.jsonl'));
+  const sinks = openRunSinks(o.out, o.env);
   const recorder = new RunRecorder({
     runId,
     out: o.out,
     request: o.request,
     panel: o.panel,
     quorum: { configured, minResponders: defaultMinResponders(n) },
-    tracer: tracing.tracer,
-    events,
-    blackboard,
-    identity: {
-      hive: o.env.QUORUM_HIVE || 'quorum',
-      gen: o.env.QUORUM_GEN || 0,
-      port: o.env.QUORUM_GATHERER_PORT || 'gather',
-    },
+    tracer: sinks.tracing.tracer,
+    events: sinks.events,
+    blackboard: sinks.blackboard,
+    identity: sinks.identity,
     sandbox: Boolean(o.sandbox),
     rounds: o.rounds ?? 2,
   });
@@ -114,9 +104,6 @@ export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
     throw error;
   } finally {
     subscription?.unsubscribe();
-    const closed = await Promise.allSettled([events.close(), blackboard.close(), tracing.shutdown()]);
-    const failed = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    // An artifact that could not be written is a failed run, even if the vote went well.
-    if (failed) throw new Error(`Could not write the artifacts in ${o.out}: ${(failed.reason as Error).message}`);
+    await sinks.close();
   }
 }

@@ -1,0 +1,75 @@
+import { cpSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { firstValueFrom } from 'rxjs';
+import { defaultMinResponders, validateQuorum } from '../claims/quorumRules.js';
+import { UsageError } from '../errors.js';
+import { replayPipeline } from '../pipelines/replay.js';
+import type { ConsensusDocument } from '../types.js';
+import { loadRecordedRun } from './recordedRun.js';
+import { RunRecorder } from './recorder.js';
+import { newRunId } from './runId.js';
+import { openRunSinks } from './runSinks.js';
+
+export interface RunReplayOptions {
+  out: string;
+  runId: string;
+  /** Default: the recorded run's quorum. */
+  quorum?: number;
+  /** Default: the recorded run's rounds. */
+  rounds?: 1 | 2;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface RunReplayResult {
+  runId: string;
+  runDir: string;
+  doc: ConsensusDocument;
+  exitCode: 0 | 1;
+}
+
+/**
+ * Gathers a recorded run again (new quorum, rounds or matcher) without calling any model, and
+ * writes the result as a new run beside the old one, naming its source.
+ */
+export async function runReplay(o: RunReplayOptions): Promise<RunReplayResult> {
+  const recorded = await loadRecordedRun(o.out, o.runId);
+  const n = recorded.panel.members.length;
+  const quorum = validateQuorum(o.quorum ?? recorded.quorum, n);
+  const rounds = o.rounds ?? recorded.rounds;
+  if (rounds === 2 && !recorded.candidates) {
+    throw new UsageError(`Run ${o.runId} has no recorded vote round (it ran with --rounds 1); replay it with --rounds 1`);
+  }
+  const runId = newRunId();
+  const sinks = openRunSinks(o.out, o.env);
+  const recorder = new RunRecorder({
+    runId,
+    out: o.out,
+    request: { query: recorded.query },
+    panel: recorded.panel,
+    quorum: { configured: quorum, minResponders: defaultMinResponders(n) },
+    tracer: sinks.tracing.tracer,
+    events: sinks.events,
+    blackboard: sinks.blackboard,
+    identity: sinks.identity,
+    sandbox: false,
+    chunk: recorded.chunk,
+    rounds,
+    replayOf: o.runId,
+  });
+  try {
+    // The new run carries its own copy of the answers, so it can be replayed in turn.
+    for (const part of ['responses', 'votes']) {
+      const from = join(recorded.runDir, part);
+      if (existsSync(from)) cpSync(from, join(recorder.runDir, part), { recursive: true });
+    }
+    const { stage, voteRoundStarted } = recorder.observer();
+    const gathered = await firstValueFrom(replayPipeline(recorded, { quorum, rounds, observer: { stage, voteRoundStarted } }));
+    const doc = recorder.complete(gathered);
+    return { runId, runDir: recorder.runDir, doc, exitCode: doc.status === 'quorum_lost' ? 1 : 0 };
+  } catch (error) {
+    recorder.abort({ status: 'failed', message: (error as Error).message, exitCode: 1 });
+    throw error;
+  } finally {
+    await sinks.close();
+  }
+}
