@@ -62,6 +62,8 @@ export interface ModelRequest {
   context?: { source: string; text: string };
   /** Set for the vote round: the candidates to vote on, instead of asking for claims. */
   ballot?: { id: string; text: string }[];
+  /** Set for the chair: the consensus claims to write the answer from, instead of asking for claims. */
+  synthesis?: { id: string; text: string }[];
 }
 
 interface OutcomeBase {

@@ -21,6 +21,7 @@ interface AskArgs {
   rounds?: string;
   sandbox: boolean;
   json: boolean;
+  synthesize?: string;
 }
 
 export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
@@ -37,6 +38,7 @@ export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
         .option('timeout', { type: 'string', describe: 'Per-call timeout in ms (overrides the panel file)' })
         .option('grace', { type: 'string', describe: 'Wait this many ms for stragglers once a quorum answered (-1: wait for all; default: as long as quorum took)' })
         .option('rounds', { type: 'string', describe: 'Vote rounds: 2 = answers propose claims, then every responder votes on them; 1 = count claims in the answers only', default: '2' })
+        .option('synthesize', { type: 'string', describe: 'After the vote, a chair model writes a short answer citing the consensus claims [MODEL: default the member that agrees most]' })
         .option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' })
         .option('json', { type: 'boolean', default: false, describe: 'Print consensus.json instead of the summary' }) as Argv<AskArgs>,
     handler: async (args) => {
@@ -64,6 +66,7 @@ export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
           quorum,
           graceMs,
           rounds,
+          ...(args.synthesize !== undefined && { synthesize: args.synthesize.trim() ? { model: args.synthesize.trim() } : {} }),
           env,
           sandbox: Boolean(sandbox),
           signal: ctx.signal,

@@ -8,10 +8,15 @@ import { type GatheredVotes, gatherVotes } from '../operators/gatherVotes.js';
 import type { RetryBackoffOptions } from '../operators/retryBackoff.js';
 import { scatter } from '../operators/scatter.js';
 import { type CastBallot, type VotedResult, voteRound } from '../operators/voteRound.js';
-import type { ModelOutcome, ModelRequest, Panel, PanelMember } from '../types.js';
+import { mostAgreeingMember, type Synthesis, synthesize } from '../operators/synthesize.js';
+import { familyOf } from '../panel/loadPanel.js';
+import type { ConsensusResult, ModelOutcome, ModelRequest, Panel, PanelMember } from '../types.js';
 import { portCall } from './portCall.js';
 
 export type Round = 1 | 2;
+
+/** What a run gathers: round 1's votes, the vote round's when it ran, the chair's answer when asked. */
+export type AskResult = (GatheredVotes | VotedResult) & { synthesis?: Synthesis };
 
 /** What a caller may watch while a run is in flight: sinks and the live view tap these. */
 export interface AskObserver {
@@ -23,6 +28,9 @@ export interface AskObserver {
   voteRoundStarted?(candidates: Candidate[]): void;
   /** Every voter ends in exactly one ballot (null when it failed or was unreadable). */
   ballot?(cast: CastBallot): void;
+  /** The chair (`synthesize`) starts and ends its call. */
+  chairStarted?(member: PanelMember): void;
+  chairFinished?(outcome: ModelOutcome): void;
   /** Runs one gather stage (`extract_claims`, `vote_consensus`, …) so it can be traced. */
   stage?<T>(name: string, work: () => T): T;
 }
@@ -42,6 +50,12 @@ export interface AskOptions {
   concurrency?: number;
   /** Retry policy; default: the panel's `retry`, else `retryBackoff`'s defaults. */
   retry?: RetryBackoffOptions;
+  /**
+   * After the vote, a chair writes a prose answer from the consensus claims. `model` picks it:
+   * a panel member's model uses that member's endpoint, any other model the panel's default
+   * endpoint; without `model`, the responder that agrees most with the consensus chairs.
+   */
+  synthesize?: { model?: string };
   observer?: AskObserver;
   scheduler?: SchedulerLike;
 }
@@ -51,7 +65,7 @@ export interface AskOptions {
  * stragglers once a quorum answered, gather the claims, and (round 2) put the candidates to a
  * vote of every responder before the final tally.
  */
-export function askPipeline(request: ModelRequest, options: AskOptions): Observable<GatheredVotes | VotedResult> {
+export function askPipeline(request: ModelRequest, options: AskOptions): Observable<AskResult> {
   const { panel, call, observer = {}, scheduler = asyncScheduler, rounds = 2 } = options;
   const n = panel.members.length;
   const quorum = options.quorum ?? panel.quorum ?? defaultQuorum(n);
@@ -67,14 +81,27 @@ export function askPipeline(request: ModelRequest, options: AskOptions): Observa
       };
       return portCall(member, () => abortable((signal) => call(member, req, { signal, onFirstToken })), { retry: options.retry ?? panel.retry, scheduler });
     });
+  const chair = (result: ConsensusResult): PanelMember => {
+    const model = options.synthesize?.model;
+    if (!model) return mostAgreeingMember(panel.members, result);
+    // A chair from outside the panel gets a port past the panel's, so it is never a voter.
+    return panel.members.find((m) => m.model === model) ?? { port: n, model, family: familyOf(model), baseURL: panel.baseURL, apiKeyEnv: panel.apiKeyEnv, timeoutMs: panel.timeoutMs };
+  };
+  const callChair = (member: PanelMember, req: ModelRequest) =>
+    defer(() => {
+      observer.chairStarted?.(member);
+      return portCall(member, () => abortable((signal) => call(member, req, { signal })), { retry: options.retry ?? panel.retry, scheduler });
+    }).pipe(tap((outcome) => observer.chairFinished?.(outcome)));
+  const withChair = <G extends GatheredVotes>(gathered: Observable<G>): Observable<G | (G & { synthesis: Synthesis })> =>
+    options.synthesize ? gathered.pipe(synthesize<G>({ request, chair, callPort: callChair })) : gathered;
   const round1 = of(request).pipe(
     scatter(panel.members, callOne(1), { concurrency: options.concurrency }),
     cutStragglers({ members: panel.members, needed: quorum, graceMs: options.graceMs, scheduler }),
     tap((outcome) => observer.outcome?.(outcome)),
     gatherVotes({ panelSize: n, quorum, minResponders, stage: observer.stage, tallyStage: rounds === 2 ? 'cluster_claims' : 'vote_consensus' }),
   );
-  if (rounds === 1) return round1;
-  return round1.pipe(
+  if (rounds === 1) return withChair(round1);
+  return withChair(round1.pipe(
     voteRound({
       request,
       members: panel.members,
@@ -90,5 +117,5 @@ export function askPipeline(request: ModelRequest, options: AskOptions): Observa
       stage: observer.stage,
       scheduler,
     }),
-  );
+  ));
 }

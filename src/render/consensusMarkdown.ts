@@ -1,4 +1,4 @@
-import type { ClaimRecord, ConsensusDocument, FailureRecord } from '../types.js';
+import type { ClaimRecord, ConsensusDocument, FailureRecord, VoteRecord } from '../types.js';
 
 /** Model ids by port, in whichever shape the caller has them (a Map, a record, the panel's members). */
 export type ModelsByPort =
@@ -19,6 +19,15 @@ export function renderConsensusMarkdown(doc: ConsensusDocument, models?: ModelsB
   const out: string[] = [];
 
   out.push(`# ${escapeMarkdown(doc.query) || 'Untitled query'}`, '', banner(doc), '');
+  if (doc.rounds === 2) {
+    const candidates = doc.candidates ?? countCandidates(doc);
+    out.push(
+      `Two rounds: ${plural(candidates, 'candidate')} put to a vote of ${plural(q.responders, 'responder')}` +
+        ' (round 1 proposed claims; in round 2 every responder voted on every candidate).',
+      '',
+    );
+  }
+  if (doc.replayOf) out.push(`Replay of run \`${codeSpan(doc.replayOf)}\` (its recorded answers, gathered again).`, '');
   if (doc.sandbox) {
     out.push('_Simulated run: these answers come from the sandbox, not from real models._', '');
   }
@@ -42,21 +51,34 @@ export function renderConsensusMarkdown(doc: ConsensusDocument, models?: ModelsB
   out.push(meta.join(' · '), '');
 
   out.push(`## Consensus claims (${doc.claims.length})`, '');
-  if (doc.claims.length > 0) out.push(...doc.claims.map((c, i) => claimLine(i, 'c', c, q.panel)));
+  if (doc.claims.length > 0) out.push(...doc.claims.flatMap((c, i) => claimItem(i, 'c', c, q.panel)));
   else if (doc.status === 'quorum_lost') {
     out.push('_None: too few ports answered for any claim to count as consensus._');
   } else out.push('_None: no claim reached the required support._');
   out.push('');
 
+  if (doc.synthesis) out.push('## Answer (chair synthesis)', '', ...synthesisSection(doc.synthesis), '');
+
   out.push(`## Dissent (${doc.dissent.length})`, '');
-  if (doc.dissent.length > 0) out.push(...doc.dissent.map((c, i) => claimLine(i, 'd', c, q.panel)));
+  if (doc.dissent.length > 0) out.push(...doc.dissent.flatMap((c, i) => claimItem(i, 'd', c, q.panel)));
   else out.push('_None._');
   out.push('');
 
+  const matrix = voteMatrix(doc);
+  if (matrix.length > 0) out.push('## Vote matrix', '', ...matrix, '');
+
   out.push(`## Failures (${doc.failures.length})`, '');
-  if (doc.failures.length > 0) out.push(...failureTable(doc.failures));
+  const twoRound = doc.rounds === 2 || doc.failures.some((f) => f.round === 2);
+  if (doc.failures.length > 0) out.push(...failureTable(doc.failures, twoRound));
   else out.push('_None: every port answered._');
   out.push('');
+  if (doc.abstentions && doc.abstentions.length > 0) {
+    out.push(
+      `**Abstentions:** ${portList(doc.abstentions)} abstained in the vote round (no usable ballot);` +
+        ' their round-1 proposals still count.',
+      '',
+    );
+  }
 
   if (doc.agreement.length > 0) {
     out.push(
@@ -103,14 +125,154 @@ function claimLine(index: number, prefix: string, c: ClaimRecord, panel: number)
   return `${index + 1}. **[${prefix}${index + 1}]** ${escapeMarkdown(c.text)} · support ${c.support}/${panel}${ports}`;
 }
 
-function failureTable(failures: readonly FailureRecord[]): string[] {
+/** How many wordings of a fact a claim lists before saying how many more there are. */
+const MAX_WORDINGS = 5;
+
+/**
+ * A claim's list item: the claim line, and for a two-round claim nested lines with who proposed
+ * it, how every voter voted, which candidates it merged, and the other wordings it was put as.
+ */
+function claimItem(index: number, prefix: string, c: ClaimRecord, panel: number): string[] {
+  const lines = [claimLine(index, prefix, c, panel)];
+  if (!c.votes && !c.proposers) return lines;
+  const audit: string[] = [];
+  if (c.proposers) audit.push(`proposed by ${c.proposers.length > 0 ? portList(c.proposers) : 'no port'}`);
+  if (c.votes) {
+    const groups = (['agree', 'disagree', 'unsure', 'abstained'] as const)
+      .filter((k) => c.votes![k].length > 0)
+      .map((k) => `${k} ${c.votes![k].join(', ')}`);
+    if (groups.length > 0) audit.push(`votes: ${groups.join(' · ')}`);
+  }
+  if (c.ids && c.ids.length > 1) audit.push(`merged candidates ${c.ids.map(escapeMarkdown).join(', ')}`);
+  else if (c.ids && c.ids.length === 1) audit.push(`candidate ${escapeMarkdown(c.ids[0]!)}`);
+  if (audit.length > 0) lines.push(`   - ${audit.join(' · ')}`);
+
+  const others = otherWordings(c);
+  if (others.length > 0) {
+    const shown = others
+      .slice(0, MAX_WORDINGS)
+      .map((w) => `“${escapeMarkdown(w.text)}” (${portList(w.ports)})`);
+    const more = others.length > MAX_WORDINGS ? `; and ${others.length - MAX_WORDINGS} more` : '';
+    lines.push(`   - also worded as: ${shown.join('; ')}${more}`);
+  }
+  return lines;
+}
+
+/** The distinct wordings of a claim other than its own text (ignoring case and spacing), with who used each. */
+function otherWordings(c: ClaimRecord): { text: string; ports: number[] }[] {
+  const norm = (t: string) => t.replace(/\s+/g, ' ').trim().toLowerCase();
+  const own = norm(c.text);
+  const byText = new Map<string, { text: string; ports: number[] }>();
+  for (const w of c.wordings ?? []) {
+    const key = norm(w.text);
+    if (key === '' || key === own) continue;
+    const entry = byText.get(key) ?? { text: w.text, ports: [] };
+    if (!entry.ports.includes(w.port)) entry.ports.push(w.port);
+    byText.set(key, entry);
+  }
+  return [...byText.values()].map((e) => ({ text: e.text, ports: e.ports.sort((a, b) => a - b) }));
+}
+
+/** Voters beyond which the vote matrix stops being readable and is left out. */
+const MAX_MATRIX_PORTS = 16;
+
+const VERDICT_MARK: Record<keyof VoteRecord, string> = { agree: '✓', disagree: '✗', unsure: '?', abstained: '–' };
+
+/** Rows: consensus claims then dissent, as numbered above; columns: every port that voted. */
+function voteMatrix(doc: ConsensusDocument): string[] {
+  const rows = [
+    ...doc.claims.map((c, i) => ({ label: `[c${i + 1}]`, c })),
+    ...doc.dissent.map((c, i) => ({ label: `[d${i + 1}]`, c })),
+  ].filter((r) => r.c.votes);
+  if (rows.length === 0) return [];
+  const voters = new Set<number>();
+  for (const { c } of rows) for (const group of Object.values(c.votes!)) for (const p of group) voters.add(p);
+  const ports = [...voters].sort((a, b) => a - b);
+  if (ports.length > MAX_MATRIX_PORTS) {
+    return [
+      `_Vote matrix left out: ${ports.length} voters are too many for a readable table;` +
+        ' each claim above lists how every port voted._',
+    ];
+  }
+  const cell = (v: VoteRecord, port: number): string => {
+    for (const k of ['agree', 'disagree', 'unsure', 'abstained'] as const) if (v[k].includes(port)) return VERDICT_MARK[k];
+    return ' ';
+  };
   return [
-    '| port | model | kind | attempts | message |',
-    '|---:|---|---|---:|---|',
+    `| claim | support | ${ports.join(' | ')} |`,
+    `|---|---:|${ports.map(() => ':-:').join('|')}|`,
+    ...rows.map(({ label, c }) => `| ${label} | ${c.support}/${doc.quorum.panel} | ${ports.map((p) => cell(c.votes!, p)).join(' | ')} |`),
+    '',
+    '✓ agree (a proposer that did not vote against its own claim counts as agreeing) · ✗ disagree ·' +
+      ' ? unsure · – abstained (cast no usable ballot)',
+  ];
+}
+
+function synthesisSection(synthesis: NonNullable<ConsensusDocument['synthesis']>): string[] {
+  const model = escapeMarkdown(synthesis.model) || 'unknown model';
+  if ('error' in synthesis) {
+    return [`The chair (${model}) failed: ${escapeMarkdown(synthesis.error) || 'no reason given'}; the consensus above stands.`];
+  }
+  const paragraphs = escapeProse(synthesis.text);
+  return [
+    ...(paragraphs.length > 0 ? paragraphs : ['_The chair returned no text._']).flatMap((p) => [p, '']),
+    `_Written by ${model} from the consensus claims only; its [c…] citations refer to the list above._`,
+  ];
+}
+
+/**
+ * Escapes untrusted multi-paragraph prose: each paragraph and each line in it keeps its break,
+ * but every line is escaped as inline text and cannot start a block (heading, list, quote,
+ * rule, code, table or HTML), so the prose renders as text only. `[c1]`-style citations stay
+ * unescaped to read cleanly, except where a link could be formed (`[c1](…)`, `[c1]: …`).
+ */
+export function escapeProse(text: string): string[] {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .split(/\n[ \t]*\n/)
+    .map((para) =>
+      para
+        .split('\n')
+        .map((line) => escapeLineStart(escapeMarkdown(line)).replace(/\\\[(c\d+)\\\](?![(:])/g, '[$1]'))
+        .filter((line) => line !== '')
+        .join('\\\n'),
+    )
+    .filter((para) => para !== '');
+}
+
+/** Backslash-escapes what could open a list, rule or setext heading at the start of a line. */
+function escapeLineStart(line: string): string {
+  return line.replace(/^([-+=])/, '\\$1').replace(/^(\d+)([.)])/, '$1\\$2');
+}
+
+function portList(ports: readonly number[]): string {
+  return `${ports.length === 1 ? 'port' : 'ports'} ${ports.join(', ')}`;
+}
+
+/** Candidates put to the vote, counted from the claims' ids when the document does not say. */
+function countCandidates(doc: ConsensusDocument): number {
+  return [...doc.claims, ...doc.dissent].reduce((n, c) => n + (c.ids?.length ?? 1), 0);
+}
+
+function failureTable(failures: readonly FailureRecord[], twoRound = false): string[] {
+  if (!twoRound) {
+    return [
+      '| port | model | kind | attempts | message |',
+      '|---:|---|---|---:|---|',
+      ...failures.map(
+        (f) =>
+          `| ${f.port} | ${escapeMarkdown(f.model)} | ${escapeMarkdown(f.kind)} | ${f.attempts}` +
+          ` | ${escapeMarkdown(f.message ?? '')} |`,
+      ),
+    ];
+  }
+  return [
+    '| port | model | round | kind | attempts | message |',
+    '|---:|---|---|---|---:|---|',
     ...failures.map(
       (f) =>
-        `| ${f.port} | ${escapeMarkdown(f.model)} | ${escapeMarkdown(f.kind)} | ${f.attempts}` +
-        ` | ${escapeMarkdown(f.message ?? '')} |`,
+        `| ${f.port} | ${escapeMarkdown(f.model)} | ${f.round === 2 ? 'vote round' : 'round 1'}` +
+        ` | ${escapeMarkdown(f.kind)} | ${f.attempts} | ${escapeMarkdown(f.message ?? '')} |`,
     ),
   ];
 }

@@ -2,8 +2,7 @@ import { join, relative } from 'node:path';
 import { type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { EVENT_TYPES, makeEvent, type QuorumEvent } from '../events.js';
 import type { Candidate } from '../claims/candidates.js';
-import type { AskObserver, Round } from '../pipelines/ask.js';
-import type { GatheredVotes } from '../operators/gatherVotes.js';
+import type { AskObserver, AskResult, Round } from '../pipelines/ask.js';
 import type { CastBallot } from '../operators/voteRound.js';
 import { renderConsensusMarkdown } from '../render/consensusMarkdown.js';
 import { blackboardSignal, type BlackboardIdentity, type BlackboardSignal } from '../sinks/blackboard.js';
@@ -46,6 +45,7 @@ export class RunRecorder {
   private scatterSpan: Span | undefined;
   private gatherSpan: Span | undefined;
   private voteSpan: Span | undefined;
+  private chairSpan: Span | undefined;
   /** Size of the vote round's ballot, for each vote.cast event. */
   private candidateCount = 0;
   /** Open query_model spans by round and port: a port's span ends with its outcome, whatever it is. */
@@ -96,6 +96,22 @@ export class RunRecorder {
       ballot: (cast) => {
         this.ballotCast(cast);
         live?.finished(cast.outcome, 2);
+      },
+      chairStarted: (member) => {
+        this.chairSpan = startChild(this.o.tracer, A.SPAN_NAMES.queryModel, this.openGather(), {
+          [A.ATTR_GEN_AI_OPERATION_NAME]: A.GEN_AI_OPERATION_CHAT,
+          [A.ATTR_GEN_AI_REQUEST_MODEL]: member.model,
+          'quorum.role': 'chair',
+        }, { kind: SpanKind.CLIENT });
+      },
+      chairFinished: (outcome) => {
+        const span = this.chairSpan;
+        if (!span) return;
+        this.chairSpan = undefined;
+        span.setAttribute(A.ATTR_QUORUM_ATTEMPTS, outcome.attempts);
+        if (outcome.ok) span.setStatus({ code: SpanStatusCode.OK });
+        else markSpanFailed(span, outcome.kind, outcome.message);
+        span.end();
       },
       stage: (name, work) => this.stage(name, work),
     };
@@ -246,7 +262,7 @@ export class RunRecorder {
   }
 
   /** Writes consensus.json/.md, the closing events and the blackboard signal. Returns the document. */
-  complete(gathered: GatheredVotes): ConsensusDocument {
+  complete(gathered: AskResult): ConsensusDocument {
     const { result } = gathered;
     const doc: ConsensusDocument = this.stage(A.SPAN_NAMES.synthesizeOutput, () => {
       const document: ConsensusDocument = {
@@ -266,6 +282,7 @@ export class RunRecorder {
         finishedAt: new Date().toISOString(),
         sandbox: this.o.sandbox,
         ...(this.o.replayOf && { replayOf: this.o.replayOf }),
+        ...(gathered.synthesis && { synthesis: gathered.synthesis }),
       };
       writeJsonAtomicSync(join(this.runDir, 'consensus.json'), document);
       const models = new Map(this.o.panel.members.map((m) => [m.port, m.model]));
@@ -300,6 +317,7 @@ export class RunRecorder {
       spans.clear();
     }
     this.voteSpan?.end();
+    this.chairSpan?.end();
     markSpanFailed(this.root, end.status, end.message);
     this.end(end.status, end.exitCode, `${end.status}: ${end.message}`, end.message);
   }

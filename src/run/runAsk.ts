@@ -3,8 +3,7 @@ import { defaultMinResponders, defaultQuorum, validateQuorum } from '../claims/q
 import { UsageError } from '../errors.js';
 import type { ModelCall } from '../models/call.js';
 import { createOpenAICall } from '../models/openaiCall.js';
-import type { GatheredVotes } from '../operators/gatherVotes.js';
-import { askPipeline, type Round } from '../pipelines/ask.js';
+import { type AskResult, askPipeline, type Round } from '../pipelines/ask.js';
 import type { ConsensusDocument, ModelRequest, Panel } from '../types.js';
 import { type LiveHooks, RunRecorder } from './recorder.js';
 import { newRunId } from './runId.js';
@@ -27,6 +26,8 @@ export interface RunAskOptions {
   rounds?: Round;
   /** Most candidates put to the vote. */
   maxCandidates?: number;
+  /** After the vote, a chair writes a prose answer from the consensus claims (see `AskOptions.synthesize`). */
+  synthesize?: { model?: string };
   /** Live view hooks (the terminal's per-port lines). */
   live?: LiveHooks;
   /** The model call; defaults to the OpenAI SDK against each member's endpoint. */
@@ -67,7 +68,7 @@ export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
 
   let subscription: Subscription | undefined;
   try {
-    const gathered = await new Promise<GatheredVotes | undefined>((resolve, reject) => {
+    const gathered = await new Promise<AskResult | undefined>((resolve, reject) => {
       const onAbort = () => {
         subscription?.unsubscribe();
         resolve(undefined);
@@ -81,6 +82,7 @@ export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
         graceMs: o.graceMs,
         rounds: o.rounds ?? 2,
         maxCandidates: o.maxCandidates,
+        ...(o.synthesize && { synthesize: o.synthesize }),
         observer: recorder.observer(o.live),
       }).subscribe({
         next: (value) => {

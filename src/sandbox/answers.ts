@@ -81,9 +81,24 @@ export function voteCandidates(message: string): VoteCandidate[] {
   return out;
 }
 
+/** The chair's prompt (`--synthesize`) lists the consensus under this header, not candidates. */
+const CHAIR_HEADER = /^Consensus claims:\s*$/m;
+
+/** Whether a user message is the chair's prompt (see `buildChairMessages`). */
+export function isChairPrompt(message: string): boolean {
+  return CHAIR_HEADER.test(message.replace(/<document\b[^>]*>[\s\S]*?(?:<\/document>|$)/gi, '')) && voteCandidates(message).length > 0;
+}
+
 /** Whether a user message is a vote-round prompt (it lists at least one `[cN] claim` line). */
 export function isVotePrompt(message: string): boolean {
-  return voteCandidates(message).length > 0;
+  return !isChairPrompt(message) && voteCandidates(message).length > 0;
+}
+
+/** A simulated chair's answer: every consensus claim, cited, and a plain word that it is simulated. */
+function chairReply(model: SandboxModel, claims: readonly VoteCandidate[]): string {
+  if (model.chairAnswer !== undefined) return model.chairAnswer;
+  const body = claims.map((c) => `${c.text.replace(/[.!?]*$/, '')} [${c.id}].`).join(' ');
+  return `(Simulated chair ${model.model}.) The panel agrees on the following. ${body}`;
 }
 
 /**
@@ -191,6 +206,8 @@ function baseAnswer(model: SandboxModel): string {
 
 /**
  * The content a simulated model replies with:
+ * 0. on the chair's prompt (`Consensus claims:` then `[c1] claim` lines): its `chairAnswer`,
+ *    else prose that cites every claim;
  * 1. on a vote-round prompt (lines `[c1] claim`, see `voteCandidates`): its `voteAnswer`, else
  *    `{"votes": {...}}` as its `votes` mode says (default honest: compared with the claims it
  *    gave in round 1, i.e. the `answers` rule matching the question the prompt repeats, else
@@ -202,6 +219,7 @@ function baseAnswer(model: SandboxModel): string {
  */
 export function chooseAnswer(model: SandboxModel, userMessage: string): string {
   const candidates = voteCandidates(userMessage);
+  if (candidates.length > 0 && isChairPrompt(userMessage)) return chairReply(model, candidates);
   if (candidates.length > 0) return voteReply(model, userMessage, candidates);
   for (const rule of model.answers ?? []) {
     if (new RegExp(rule.when, 'i').test(userMessage)) return rule.text;

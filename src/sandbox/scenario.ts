@@ -133,6 +133,8 @@ export interface SandboxModel {
    * its content, as reasoning models on OpenRouter do. Clients should ignore it.
    */
   reasoning?: string;
+  /** Reply to the chair's prompt (`quorum ask --synthesize`); default: prose citing every claim. */
+  chairAnswer?: string;
   /** Fail this way instead of answering. */
   fault?: Fault;
   /** Fail only the first N requests to this model, then answer normally. Default: always fail. */
@@ -189,6 +191,7 @@ const modelSchema = z.strictObject({
   answers: z.array(answerRuleSchema).optional(),
   votes: z.enum(VOTE_MODES).optional(),
   voteAnswer: z.string().optional(),
+  chairAnswer: z.string().optional(),
   reasoning: z.string().optional(),
   fault: z.enum(FAULTS).optional(),
   faultTimes: nonNegativeInt.optional(),

@@ -20,6 +20,11 @@ export function formatResult(doc: ConsensusDocument, runDir: string): string {
   } else if (doc.status !== 'quorum_lost') {
     lines.push('No claim reached the quorum.');
   }
+  if (doc.synthesis) {
+    lines.push('');
+    if ('text' in doc.synthesis) lines.push(`Answer (by the chair, ${doc.synthesis.model}, from the consensus claims only):`, ...doc.synthesis.text.split('\n').map((l) => `  ${oneLine(l)}`));
+    else lines.push(`The chair (${doc.synthesis.model}) wrote no answer: ${oneLine(doc.synthesis.error)}; the consensus above stands.`);
+  }
   if (doc.dissent.length) {
     lines.push('', 'Dissent (below quorum):');
     for (const c of doc.dissent) lines.push(`  - ${oneLine(c.text)}  (${c.support}/${q.panel}: ports ${c.ports.join(',')}${against(c)})`);
