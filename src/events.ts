@@ -176,6 +176,8 @@ export interface EventContext {
   port?: number;
   /** The batch chunk the run worked on, when any. */
   chunkId?: string;
+  /** The batch the event belongs to, when any. */
+  batchId?: string;
   /** W3C traceparent of the span the event happened in (`traceparentOf(span)`). */
   traceparent?: string;
   /** Fixed id, for replays and tests; a random UUID otherwise. */
@@ -205,6 +207,8 @@ export interface QuorumCloudEvent<T extends QuorumEventType = QuorumEventType> {
   port?: number;
   /** Batch chunk id (extension). */
   chunkid?: string;
+  /** Batch id (extension), on every event of a batch's runs and on the batch's own events. */
+  batchid?: string;
   /** W3C traceparent `00-<traceId>-<spanId>-<flags>` (Distributed Tracing extension): joins the event to its span. */
   traceparent?: string;
   data: EventDataMap[T];
@@ -226,7 +230,7 @@ export function makeEvent<T extends QuorumEventType>(
   data: EventDataMap[T],
   ctx: EventContext,
 ): QuorumCloudEvent<T> {
-  const { runId, port, chunkId, traceparent } = ctx;
+  const { runId, port, chunkId, batchId, traceparent } = ctx;
   if (!runId) throw new TypeError(`Expected a non-empty runId for ${type}`);
   if (port !== undefined && !(Number.isSafeInteger(port) && port >= 0)) {
     throw new TypeError(`Expected port to be a non-negative integer for ${type}, got ${port}`);
@@ -250,6 +254,7 @@ export function makeEvent<T extends QuorumEventType>(
     runid: runId,
     ...(port !== undefined ? { port } : {}),
     ...(chunkId ? { chunkid: chunkId } : {}),
+    ...(batchId ? { batchid: batchId } : {}),
     ...(traceparent ? { traceparent } : {}),
     data,
   };

@@ -28,6 +28,10 @@ export interface RunRecorderOptions {
   rounds: Round;
   /** Set on a replay: the run whose answers are re-gathered. */
   replayOf?: string;
+  /** A batch's span: the run's root span becomes its child. */
+  parentSpan?: Span;
+  /** The batch the run belongs to (the `batchid` extension of its events). */
+  batchId?: string;
   now?: () => Date;
 }
 
@@ -57,7 +61,7 @@ export class RunRecorder {
     const now = o.now ?? (() => new Date());
     this.startedAt = now();
     this.runDir = join(o.out, 'runs', o.runId);
-    this.root = startChild(o.tracer, A.SPAN_NAMES.root, undefined, {
+    this.root = startChild(o.tracer, A.SPAN_NAMES.root, o.parentSpan, {
       [A.ATTR_QUORUM_RUN_ID]: o.runId,
       'quorum.panel.size': o.panel.members.length,
       'quorum.quorum.configured': o.quorum.configured,
@@ -348,6 +352,7 @@ export class RunRecorder {
         traceparent: traceparentOf(span),
         ...(port !== undefined && { port }),
         ...(this.o.chunk && { chunkId: this.o.chunk.id }),
+        ...(this.o.batchId && { batchId: this.o.batchId }),
       }) as QuorumEvent,
     );
   }

@@ -1,13 +1,15 @@
-import { Subscription } from 'rxjs';
+import type { Span } from '@opentelemetry/api';
+import { type Observable, catchError, defer, finalize, map } from 'rxjs';
 import { defaultMinResponders, defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
 import { UsageError } from '../errors.js';
 import type { ModelCall } from '../models/call.js';
 import { createOpenAICall } from '../models/openaiCall.js';
-import { type AskResult, askPipeline, type Round } from '../pipelines/ask.js';
+import { askPipeline, type Round } from '../pipelines/ask.js';
+import type { RetryBackoffOptions } from '../operators/retryBackoff.js';
 import type { ConsensusDocument, ModelRequest, Panel } from '../types.js';
 import { type LiveHooks, RunRecorder } from './recorder.js';
 import { newRunId } from './runId.js';
-import { openRunSinks } from './runSinks.js';
+import { openRunSinks, type RunSinks } from './runSinks.js';
 
 export interface RunAskOptions {
   request: ModelRequest;
@@ -32,6 +34,7 @@ export interface RunAskOptions {
   live?: LiveHooks;
   /** The model call; defaults to the OpenAI SDK against each member's endpoint. */
   call?: ModelCall;
+  retry?: RetryBackoffOptions;
   runId?: string;
 }
 
@@ -43,69 +46,99 @@ export interface RunAskResult {
   exitCode: 0 | 1 | 130;
 }
 
+/** One run inside a larger job (a batch): shared sinks, a parent span, the chunk it works on. */
+export interface AskRunContext {
+  sinks: RunSinks;
+  parentSpan?: Span;
+  chunk?: { source: string; id: string };
+  batchId?: string;
+}
+
+/**
+ * One `ask` as a cold Observable: subscribing starts the run, unsubscribing cancels it (the run
+ * is recorded as interrupted, with no consensus written). Emits the result once. Sinks are the
+ * caller's: a batch shares one set across its runs.
+ */
+export function askRun(o: RunAskOptions, ctx: AskRunContext): Observable<RunAskResult> {
+  return defer(() => {
+    const n = o.panel.members.length;
+    const configured = validateQuorum(o.quorum ?? o.panel.quorum ?? defaultQuorum(n), n);
+    if (o.request.query.trim() === '') throw new UsageError('The query is empty; ask a question, e.g. quorum ask "What does RFC 9110 say about caching?"');
+    const runId = o.runId ?? newRunId();
+    const rounds = o.rounds ?? 2;
+    const recorder = new RunRecorder({
+      runId,
+      out: o.out,
+      request: o.request,
+      panel: o.panel,
+      quorum: { configured, minResponders: defaultMinResponders(n) },
+      tracer: ctx.sinks.tracing.tracer,
+      events: ctx.sinks.events,
+      blackboard: ctx.sinks.blackboard,
+      identity: ctx.sinks.identity,
+      sandbox: Boolean(o.sandbox),
+      rounds,
+      ...(ctx.chunk && { chunk: ctx.chunk }),
+      ...(ctx.parentSpan && { parentSpan: ctx.parentSpan }),
+      ...(ctx.batchId && { batchId: ctx.batchId }),
+    });
+    // Set once the run ended either way, so unsubscription after that is not an interruption.
+    let ended = false;
+    return askPipeline(o.request, {
+      panel: o.panel,
+      call: o.call ?? createOpenAICall({ env: o.env }),
+      quorum: configured,
+      graceMs: o.graceMs,
+      rounds,
+      maxCandidates: o.maxCandidates,
+      ...(o.retry && { retry: o.retry }),
+      ...(o.synthesize && { synthesize: o.synthesize }),
+      observer: recorder.observer(o.live),
+    }).pipe(
+      map((gathered): RunAskResult => {
+        const doc = recorder.complete(gathered);
+        ended = true;
+        return { runId, runDir: recorder.runDir, doc, exitCode: doc.status === 'quorum_lost' ? 1 : 0 };
+      }),
+      catchError((error: unknown) => {
+        ended = true;
+        recorder.abort({ status: 'failed', message: (error as Error).message, exitCode: 1 });
+        throw error;
+      }),
+      finalize(() => {
+        if (!ended) recorder.abort({ status: 'interrupted', message: 'interrupted by the user', exitCode: 130 });
+      }),
+    );
+  });
+}
+
 /** Runs one `ask` end to end: pipeline, sinks and spans. Resolves when every artifact is flushed. */
 export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
   const n = o.panel.members.length;
-  const configured = o.quorum ?? o.panel.quorum ?? defaultQuorum(n);
-  validateQuorum(configured, n);
+  validateQuorum(o.quorum ?? o.panel.quorum ?? defaultQuorum(n), n);
   if (o.request.query.trim() === '') throw new UsageError('The query is empty; ask a question, e.g. quorum ask "What does RFC 9110 say about caching?"');
-
   const runId = o.runId ?? newRunId();
   const sinks = openRunSinks(o.out, o.env);
-  const recorder = new RunRecorder({
-    runId,
-    out: o.out,
-    request: o.request,
-    panel: o.panel,
-    quorum: { configured, minResponders: defaultMinResponders(n) },
-    tracer: sinks.tracing.tracer,
-    events: sinks.events,
-    blackboard: sinks.blackboard,
-    identity: sinks.identity,
-    sandbox: Boolean(o.sandbox),
-    rounds: o.rounds ?? 2,
-  });
-
-  let subscription: Subscription | undefined;
   try {
-    const gathered = await new Promise<AskResult | undefined>((resolve, reject) => {
-      const onAbort = () => {
-        subscription?.unsubscribe();
-        resolve(undefined);
-      };
-      if (o.signal?.aborted) return resolve(undefined);
-      o.signal?.addEventListener('abort', onAbort, { once: true });
-      subscription = askPipeline(o.request, {
-        panel: o.panel,
-        call: o.call ?? createOpenAICall({ env: o.env }),
-        quorum: configured,
-        graceMs: o.graceMs,
-        rounds: o.rounds ?? 2,
-        maxCandidates: o.maxCandidates,
-        ...(o.synthesize && { synthesize: o.synthesize }),
-        observer: recorder.observer(o.live),
-      }).subscribe({
-        next: (value) => {
+    return await new Promise<RunAskResult>((resolve, reject) => {
+      if (o.signal?.aborted) return resolve({ runId, runDir: '', exitCode: 130 });
+      const subscription = askRun({ ...o, runId }, { sinks }).subscribe({
+        next: (result) => {
           o.signal?.removeEventListener('abort', onAbort);
-          resolve(value);
+          resolve(result);
         },
         error: (error: unknown) => {
           o.signal?.removeEventListener('abort', onAbort);
           reject(error);
         },
       });
+      function onAbort() {
+        subscription.unsubscribe();
+        resolve({ runId, runDir: '', exitCode: 130 });
+      }
+      o.signal?.addEventListener('abort', onAbort, { once: true });
     });
-    if (!gathered) {
-      recorder.abort({ status: 'interrupted', message: 'interrupted by the user', exitCode: 130 });
-      return { runId, runDir: recorder.runDir, exitCode: 130 };
-    }
-    const doc = recorder.complete(gathered);
-    return { runId, runDir: recorder.runDir, doc, exitCode: doc.status === 'quorum_lost' ? 1 : 0 };
-  } catch (error) {
-    recorder.abort({ status: 'failed', message: (error as Error).message, exitCode: 1 });
-    throw error;
   } finally {
-    subscription?.unsubscribe();
     await sinks.close();
   }
 }
