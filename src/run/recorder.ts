@@ -50,6 +50,8 @@ export class RunRecorder {
   private gatherSpan: Span | undefined;
   private voteSpan: Span | undefined;
   private chairSpan: Span | undefined;
+  /** What the run's calls cost, for the batch summary: attempts made, tokens, provider cost. */
+  readonly usage = { calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 };
   /** Size of the vote round's ballot, for each vote.cast event. */
   private candidateCount = 0;
   /** Open query_model spans by round and port: a port's span ends with its outcome, whatever it is. */
@@ -148,13 +150,19 @@ export class RunRecorder {
   /** Ends a port's model span with its outcome's attributes and returns it (for the event's traceparent). */
   private endPortSpan(outcome: ModelOutcome, round: Round): Span {
     const spans = this.portSpans[round];
+    const called = spans.has(outcome.port);
     // A port cut before it ever started (concurrency-bounded) still gets its span.
-    if (!spans.has(outcome.port)) this.portStarted(this.o.panel.members.find((m) => m.port === outcome.port)!, round);
+    if (!called) this.portStarted(this.o.panel.members.find((m) => m.port === outcome.port)!, round);
     const span = spans.get(outcome.port)!;
     spans.delete(outcome.port);
     span.setAttribute(A.ATTR_QUORUM_ATTEMPTS, outcome.attempts);
+    // A port cut before it ever started made no call.
+    if (called) this.usage.calls += outcome.attempts;
     if (outcome.ok) {
       const u = outcome.usage;
+      this.usage.inputTokens += u.inputTokens ?? 0;
+      this.usage.outputTokens += u.outputTokens ?? 0;
+      this.usage.cost += u.cost ?? 0;
       span.setAttributes({
         [A.ATTR_GEN_AI_RESPONSE_MODEL]: outcome.model,
         ...(outcome.responseId && { [A.ATTR_GEN_AI_RESPONSE_ID]: outcome.responseId }),

@@ -44,6 +44,8 @@ export interface RunAskResult {
   /** Absent when the run was interrupted. */
   doc?: ConsensusDocument;
   exitCode: 0 | 1 | 130;
+  /** Calls made (attempts), tokens and provider cost. */
+  usage?: RunRecorder['usage'];
 }
 
 /** One run inside a larger job (a batch): shared sinks, a parent span, the chunk it works on. */
@@ -98,7 +100,7 @@ export function askRun(o: RunAskOptions, ctx: AskRunContext): Observable<RunAskR
       map((gathered): RunAskResult => {
         const doc = recorder.complete(gathered);
         ended = true;
-        return { runId, runDir: recorder.runDir, doc, exitCode: doc.status === 'quorum_lost' ? 1 : 0 };
+        return { runId, runDir: recorder.runDir, doc, exitCode: doc.status === 'quorum_lost' ? 1 : 0, usage: { ...recorder.usage } };
       }),
       catchError((error: unknown) => {
         ended = true;
