@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { askCommand } from './commands/ask.js';
+import { panelCommand } from './commands/panel.js';
 import type { CliContext } from './commands/context.js';
 import { replayCommand } from './commands/replay.js';
 import { sandboxCommand } from './commands/sandbox.js';
@@ -28,6 +29,7 @@ export async function main(argv: string[], io: Partial<CliContext> = {}): Promis
       .scriptName('quorum')
       .command(askCommand(ctx))
       .command(replayCommand(ctx))
+      .command(panelCommand(ctx))
       .command(sandboxCommand(ctx))
       .demandCommand(1, 'Give a command, e.g. quorum ask "…" (see quorum --help)')
       .strict()

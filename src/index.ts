@@ -37,3 +37,20 @@ export { startSandboxServer, type SandboxServer } from './sandbox/server.js';
 export { defaultScenario } from './sandbox/defaultScenario.js';
 export { parseScenario, loadScenario, type Scenario } from './sandbox/scenario.js';
 export { main } from './cli.js';
+
+export { askRun, type AskRunContext } from './run/runAsk.js';
+export { runReplay, type RunReplayOptions, type RunReplayResult } from './run/runReplay.js';
+export { replayPipeline } from './pipelines/replay.js';
+export { voteRound, type VoteRoundOptions, type CastBallot, type VotedResult } from './operators/voteRound.js';
+export { synthesize, type SynthesizeOptions } from './operators/synthesize.js';
+export { pullMerge } from './operators/pullMerge.js';
+export { parseBallot, type Ballot, type Vote } from './claims/ballot.js';
+export { candidatePool, type Candidate } from './claims/candidates.js';
+export { tallyVotes, type VoteTallyInput } from './claims/tallyVotes.js';
+export { createMatcher } from './claims/similarity.js';
+
+export { checkPanel, checkPassed, panelQuorum, CHECK_REQUEST, type CheckResult, type CheckOptions } from './panel/check.js';
+export { loadCatalog, parseCatalog, freeModels, catalogCachePath, type Catalog, type CatalogModel } from './panel/catalog.js';
+export { suggestPanel, pickDiverse, suggestedPanelFile, type Pick, type Suggestion } from './panel/suggest.js';
+export { fetchKeyInfo, parseKeyInfo, freeQuota, plannedCalls, quotaWarning, quotaWarningFor, type KeyInfo, type FreeQuota } from './panel/quota.js';
+export { ProviderError } from './panel/providerGet.js';

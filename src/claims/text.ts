@@ -202,6 +202,22 @@ export function stemWord(word: string): string {
   return s;
 }
 
+// Scale words that multiply a number written just before them ("2.1 million" = 2100000).
+const SCALES = toMap({
+  hundred: '2', thousand: '3', million: '6', billion: '9', trillion: '12', bn: '9', mln: '6', bil: '9',
+});
+
+/** A canonical (non-ordinal) number times 10^exp, exactly, in canonical form ("1.25" × 10^6 → "1250000"). */
+export function scaleNumber(canonical: string, exp: number): string | undefined {
+  if (!/^\d+(\.\d+)?$/.test(canonical)) return undefined;
+  const [int, frac = ''] = canonical.split('.') as [string, string?];
+  const digits = int + frac.padEnd(exp, '0');
+  const point = int.length + exp;
+  const whole = digits.slice(0, point).replace(/^0+(?=\d)/, '');
+  const rest = digits.slice(point).replace(/0+$/, '');
+  return rest ? `${whole}.${rest}` : whole;
+}
+
 /** Canonical form of a numeric literal: no thousands separators, no trailing decimal zeros. */
 export function canonicalNumber(raw: string): string {
   let s = raw.toLowerCase();
@@ -217,6 +233,11 @@ export function canonicalNumber(raw: string): string {
 // Dotted acronyms (U.S., U.N.), numbers (with separators / decimals / ordinal suffix), words,
 // percent and currency signs.
 const TOKEN_RE = /(?:\p{Lu}\.){2,}|\d+(?:[.,]\d+)*(?:st|nd|rd|th)?|\p{L}[\p{L}\p{M}]*(?:['’]\p{L}+)*|[%$€£]/gu;
+
+/** "not" in "do-not-call list" names a thing; it negates nothing. */
+function insideCompound(text: string, at: number, length: number): boolean {
+  return text[at - 1] === '-' && text[at + length] === '-';
+}
 
 /**
  * Splits text into normalised tokens. Contractions are expanded ("doesn't" → "does not"),
@@ -268,8 +289,10 @@ export function tokenize(text: string): Token[] {
       // Possessive and clitic endings carry no content ("France's" → "france").
       if (apos > 0) lower = lower.slice(0, apos);
     }
+    if (lower === 'pct') lower = 'percent';
     if (lower.length > 0) {
-      if (NEGATIONS.has(lower)) push(lower, lower === 'cannot' ? 'not' : lower, 'neg', false);
+      if (NEGATIONS.has(lower))
+        push(lower, lower === 'cannot' ? 'not' : lower, insideCompound(norm, match.index, raw.length) ? 'stop' : 'neg', false);
       else if (NUMBER_WORDS.has(lower)) push(lower, NUMBER_WORDS.get(lower)!, 'num', false);
       else if (STOP_WORDS.has(lower)) push(lower, lower, 'stop', false);
       else if (MONTHS.has(lower)) push(lower, MONTHS.get(lower)!, 'word', capitalised);
@@ -277,6 +300,62 @@ export function tokenize(text: string): Token[] {
     }
     if (negate) push('not', 'not', 'neg', false);
   }
+  return mergeScales(out);
+}
+
+/**
+ * Joins a number and the scale word after it into one number ("2.1 million" → 2100000,
+ * "two hundred thousand" → 200000), so that "$1.2 billion" and "1,200,000,000" agree.
+ */
+function mergeScales(tokens: Token[]): Token[] {
+  let merged = false;
+  for (let i = 0; i + 1 < tokens.length; i++) {
+    const t = tokens[i]!;
+    const next = tokens[i + 1]!;
+    const exp = SCALES.get(next.surface);
+    if (t.kind !== 'num' || exp === undefined || (next.kind !== 'num' && next.kind !== 'word')) continue;
+    const scaled = scaleNumber(t.stem, Number(exp));
+    if (scaled === undefined) continue;
+    tokens[i] = { ...t, stem: scaled, surface: `${t.surface} ${next.surface}` };
+    tokens.splice(i + 1, 1);
+    i--; // "two hundred thousand": the merged number may take the next scale word too
+    merged = true;
+  }
+  if (merged) tokens.forEach((t, i) => (t.index = i));
+  return tokens;
+}
+
+// Words that end in a period without ending a sentence ("Dr. Smith", "St. Louis").
+const ABBREVIATIONS: ReadonlySet<string> = new Set([
+  'mr', 'mrs', 'ms', 'dr', 'prof', 'st', 'jr', 'sr', 'mt', 'ft', 'no', 'vs', 'gen', 'col', 'lt', 'sgt', 'capt',
+  'gov', 'sen', 'rep', 'rev', 'hon', 'inc', 'corp', 'co', 'ltd', 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug',
+  'sep', 'sept', 'oct', 'nov', 'dec', 'e.g', 'i.e', 'etc', 'approx', 'ca', 'c',
+]);
+
+/**
+ * Splits a passage into sentences: after . ! or ? (and any closing quote or bracket) followed by
+ * white space, unless a lower-case word follows or the period ends an abbreviation or an initial
+ * ("Dr.", "J. R. R."); and at line breaks.
+ */
+export function splitSentences(text: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  const re = /[.!?]+["'”’)\]]*(?=\s)|\n+/g;
+  for (const m of text.matchAll(re)) {
+    const end = m.index + m[0].length;
+    // A lower-case word next means the sentence goes on ("a U.S. senator", "approx. 20").
+    if (m[0][0] !== '\n' && /^\s*\p{Ll}/u.test(text.slice(end, end + 4))) continue;
+    if (m[0][0] === '.') {
+      const word = /(\S+)$/.exec(text.slice(start, m.index))?.[1]?.toLowerCase() ?? '';
+      const bare = word.replace(/^["'“‘(\[]+/, '');
+      if (ABBREVIATIONS.has(bare) || /^\p{L}$/u.test(bare)) continue;
+    }
+    const s = text.slice(start, end).trim();
+    if (s) out.push(s);
+    start = end;
+  }
+  const rest = text.slice(start).trim();
+  if (rest) out.push(rest);
   return out;
 }
 

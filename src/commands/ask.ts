@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
 import { defaultPanel, loadPanel } from '../panel/loadPanel.js';
+import { plannedCalls, quotaWarningFor } from '../panel/quota.js';
 import { integerFlag } from '../run/parseOptions.js';
 import { readContext } from '../run/readContext.js';
 import { resolveApiKeys } from '../run/apiKeys.js';
@@ -57,6 +58,11 @@ export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
         let panel = sandbox?.panel ?? (args.panel ? loadPanel(args.panel, ctx.env) : defaultPanel(ctx.env));
         if (timeoutMs !== undefined) panel = { ...panel, timeoutMs, members: panel.members.map((m) => ({ ...m, timeoutMs })) };
         const env = sandbox ? { ...ctx.env, ...sandbox.env } : resolveApiKeys(panel, ctx.env);
+        if (!sandbox) {
+          const planned = plannedCalls(panel, { rounds, synthesize: args.synthesize !== undefined });
+          const warning = await quotaWarningFor(panel, env, planned, { signal: ctx.signal });
+          if (warning) ctx.stderr.write(`Warning: ${warning}\n`);
+        }
         if (sandbox && !args.json) ctx.stderr.write(`SANDBOX: ${panel.members.length} simulated models at ${sandbox.baseURL}; no real model is asked.\n`);
         const live = args.json ? undefined : new LiveView(panel.members, ctx.stderr);
         const result = await runAsk({

@@ -25,6 +25,12 @@
  *     votes: agree_all   # round 2: agrees with every candidate, whatever it said in round 1
  *   - model: acme/shy:free
  *     voteFault: http_503 # answers round 1, fails every vote-round request
+ * catalog:              # what GET /models lists (default: every model above, free, 128k)
+ *   - { id: acme/fast:free, context_length: 32768, pricing: { prompt: "0", completion: "0" } }
+ *   - { id: acme/paid, context_length: 200000, pricing: { prompt: "0.000003", completion: "0.000015" } }
+ * key:                  # GET /key fields (false: the endpoint answers 404)
+ *   is_free_tier: true
+ *   free_model_daily_requests: { used: 47, limit: 50, remaining: 3 }
  * ```
  */
 import { readFile } from 'node:fs/promises';
@@ -156,9 +162,52 @@ export interface SandboxRateLimit {
   windowMs: number;
 }
 
+/**
+ * One entry of a scripted `GET /models` list, OpenRouter-shaped. Fields beyond these (e.g. a
+ * pasted real OpenRouter answer's `architecture`, `top_provider`) are served as given.
+ */
+export interface CatalogEntry {
+  id: string;
+  /** Default `Sandbox: <id>`. */
+  name?: string;
+  /** Default 131072; `null` as OpenRouter sends for an unknown context. */
+  context_length?: number | null;
+  /** USD per token as decimal strings, as OpenRouter sends them. Default `{prompt: "0", completion: "0"}`. */
+  pricing?: { prompt?: string; completion?: string; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+/**
+ * A scripted `GET /key` answer: these fields replace the generated ones (label "sandbox",
+ * usage summed from served costs, is_free_tier true, …). OpenRouter's shape; any other field
+ * is served as given.
+ */
+export interface KeyScript {
+  label?: string;
+  limit?: number | null;
+  limit_remaining?: number | null;
+  usage?: number;
+  usage_daily?: number;
+  is_free_tier?: boolean;
+  rate_limit?: { requests: number; interval: string };
+  /** OpenRouter's free-model (`:free`) daily request counter for the account, reset at UTC midnight. */
+  free_model_daily_requests?: { used: number; limit: number; remaining: number };
+  [field: string]: unknown;
+}
+
 /** What the sandbox serves. */
 export interface Scenario {
   models: SandboxModel[];
+  /**
+   * What `GET /models` lists instead of one free 128k-context entry per model. Listing a model
+   * here does not make chat completions serve it: only `models` answer.
+   */
+  catalog?: CatalogEntry[];
+  /**
+   * `GET /key`: an object replaces the generated fields it names; `false` answers 404, as a
+   * provider without the endpoint does.
+   */
+  key?: KeyScript | false;
   /** When set, requests whose `Authorization: Bearer` token differs get 401. */
   requireKey?: string;
   rateLimit?: SandboxRateLimit;
@@ -206,10 +255,34 @@ const modelSchema = z.strictObject({
     .optional(),
 });
 
+const priceSchema = z.string().regex(/^-?\d+(\.\d+)?(e-?\d+)?$/i, 'expected a price as a decimal string, e.g. "0" or "0.0000015"');
+
+/** Loose objects: a real OpenRouter answer, pasted in, carries many more fields. */
+const catalogEntrySchema = z.looseObject({
+  id: z.string().min(1),
+  name: z.string().optional(),
+  context_length: nonNegativeInt.nullable().optional(),
+  pricing: z.looseObject({ prompt: priceSchema.optional(), completion: priceSchema.optional() }).optional(),
+});
+
+const keySchema = z.looseObject({
+  label: z.string().optional(),
+  limit: z.number().nullable().optional(),
+  limit_remaining: z.number().nullable().optional(),
+  usage: z.number().optional(),
+  usage_daily: z.number().optional(),
+  is_free_tier: z.boolean().optional(),
+  rate_limit: z.strictObject({ requests: z.number().int(), interval: z.string() }).optional(),
+  free_model_daily_requests: z.strictObject({ used: nonNegativeInt, limit: nonNegativeInt, remaining: nonNegativeInt }).optional(),
+});
+
 /** The zod schema scenarios are validated with. Unknown keys are errors, so typos surface. */
 export const scenarioSchema = z
   .strictObject({
     models: z.array(modelSchema).min(1),
+    catalog: z.array(catalogEntrySchema).optional(),
+    // Checked in superRefine below: a union's error would only say "Invalid input".
+    key: z.unknown().optional(),
     requireKey: z.string().min(1).optional(),
     rateLimit: z
       .strictObject({ requests: z.number().int().positive(), windowMs: z.number().int().positive() })
@@ -223,6 +296,21 @@ export const scenarioSchema = z
         ctx.addIssue({ code: 'custom', path: ['models', i, 'model'], message: `expected a unique model id, "${m.model}" appears twice` });
       }
       seen.add(m.model);
+    });
+    if (scenario.key !== undefined && scenario.key !== false) {
+      if (scenario.key === null || typeof scenario.key !== 'object' || Array.isArray(scenario.key)) {
+        ctx.addIssue({ code: 'custom', path: ['key'], message: 'expected an object of GET /key fields, or false for no /key endpoint' });
+      } else {
+        const parsed = keySchema.safeParse(scenario.key);
+        for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ code: 'custom', path: ['key', ...issue.path], message: issueText(issue) });
+      }
+    }
+    const listed = new Set<string>();
+    scenario.catalog?.forEach((entry, i) => {
+      if (listed.has(entry.id)) {
+        ctx.addIssue({ code: 'custom', path: ['catalog', i, 'id'], message: `expected a unique model id, "${entry.id}" appears twice` });
+      }
+      listed.add(entry.id);
     });
   });
 

@@ -5,8 +5,8 @@
  *
  * Endpoints, under `/api/v1` (as OpenRouter) and `/v1`:
  * - `POST /chat/completions` — JSON, or SSE when `stream: true`;
- * - `GET /models` — OpenRouter-shaped model list;
- * - `GET /key` (also `/auth/key`) — OpenRouter-shaped key info.
+ * - `GET /models` — OpenRouter-shaped model list (the scenario's `catalog`, or one free entry per model);
+ * - `GET /key` (also `/auth/key`) — OpenRouter-shaped key info (fields from the scenario's `key` win).
  *
  * Deterministic: the same scenario and request sequence give the same content and faults.
  * Request headers are never logged or stored, so the API key stays out of the request log.
@@ -368,6 +368,17 @@ export async function startSandboxServer(opts: SandboxServerOptions): Promise<Sa
   }
 
   function handleModels(res: ServerResponse): void {
+    if (scenario.catalog) {
+      sendJson(res, 200, {
+        data: scenario.catalog.map((entry) => ({
+          ...entry,
+          name: entry.name ?? `Sandbox: ${entry.id}`,
+          context_length: entry.context_length === undefined ? 131072 : entry.context_length,
+          pricing: { prompt: '0', completion: '0', ...entry.pricing },
+        })),
+      });
+      return;
+    }
     sendJson(res, 200, {
       data: scenario.models.map((m) => ({
         id: m.model,
@@ -388,6 +399,10 @@ export async function startSandboxServer(opts: SandboxServerOptions): Promise<Sa
       sendJson(ex.res, 401, errorBody(ex, 401, 'Incorrect API key provided (sandbox requireKey)'));
       return;
     }
+    if (scenario.key === false) {
+      sendJson(ex.res, 404, openAIError('No route for GET /key (sandbox scenario: key is false)', 'invalid_request_error', null, 'not_found'));
+      return;
+    }
     const limit = scenario.rateLimit;
     sendJson(ex.res, 200, {
       data: {
@@ -397,6 +412,7 @@ export async function startSandboxServer(opts: SandboxServerOptions): Promise<Sa
         usage: totalCost,
         is_free_tier: true,
         rate_limit: limit ? { requests: limit.requests, interval: `${limit.windowMs / 1000}s` } : { requests: -1, interval: '10s' },
+        ...scenario.key,
       },
     });
   }

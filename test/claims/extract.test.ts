@@ -294,7 +294,9 @@ describe('extractClaims: any string from any model', () => {
     );
   });
 
-  it('stays linear on adversarial answers', () => {
+  // No timing assertion here (speed belongs in benchmarks): a quadratic regex on these inputs
+  // took minutes, so the test's own timeout is the guard, and the output must stay sane.
+  it('copes with adversarial answers', { timeout: 20_000 }, () => {
     const hostile = [
       '['.repeat(50_000),
       '[1](x) '.repeat(10_000),
@@ -309,9 +311,9 @@ describe('extractClaims: any string from any model', () => {
       `{"claims": [${'"A claim that repeats itself here", '.repeat(2_000)}]}`,
     ];
     for (const text of hostile) {
-      const started = performance.now();
-      extractClaims(text);
-      expect(performance.now() - started).toBeLessThan(1_000);
+      const claims = extractClaims(text);
+      expect(claims.length).toBeLessThanOrEqual(40);
+      for (const c of claims) expect(c.length).toBeLessThanOrEqual(500);
     }
   });
 });

@@ -72,6 +72,73 @@ describe('look-alike claims with different facts stay apart', () => {
   });
 });
 
+describe('numbers conflict only when both claims count the same thing', () => {
+  it('does not treat an extra number on one side as a different fact', () => {
+    expectSame('The Eiffel Tower is 330 metres tall', 'The Eiffel Tower, completed in 1889, is 330 metres tall');
+  });
+
+  it('matches a number written with a scale word, a currency sign or rounded', () => {
+    expectSame('The company earned $1.2 billion last year', 'The company earned 1.2 billion dollars last year');
+    expectSame('The city has a population of 2.1 million', 'The city has 2,100,000 residents');
+    expectSame('Inflation rose about 1.5 percent in March', 'Inflation rose 1.46 percent in March');
+  });
+
+  it('still keeps different counts of the same thing apart', () => {
+    expectApart('Inflation rose 1.5 percent in March', 'Inflation rose 2 percent in March');
+    expectApart('South Africa train crash kills at least 19', 'South Africa train crash kills 26');
+    expectApart('The Eiffel Tower is 330 metres tall', 'The Eiffel Tower, completed in 1889, is 324 metres tall');
+    expectApart('Four girls walk down a sidewalk', 'Three girls walk down a sidewalk');
+  });
+
+  it('keeps any changed number apart in claims that are otherwise the same (fast-check)', () => {
+    const templates = [
+      'The limit is {} requests per minute',
+      'The bridge is {} metres long',
+      'Marie Curie was born in Warsaw in {}',
+      'The company sold {} million phones in 2020',
+      'About {} people attended the opening',
+      'The server listens on port {} by default',
+    ];
+    fc.assert(
+      fc.property(fc.constantFrom(...templates), fc.integer({ min: 2, max: 5000 }), fc.integer({ min: 2, max: 5000 }), (t, x, y) => {
+        fc.pre(x !== y);
+        expectApart(t.replace('{}', String(x)), t.replace('{}', String(y)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('negation counts where it applies', () => {
+  it('ignores a "not" that both claims share, wherever it stands', () => {
+    expectSame(
+      'The company said it would not cut jobs and that profits rose 5 percent',
+      'Profits rose 5 percent, the company said, adding it would not cut jobs',
+    );
+  });
+
+  it('keeps a negated statement apart from the affirmed one', () => {
+    expectApart('Profits rose 5 percent, the company said', 'Profits did not rise 5 percent, the company said');
+    expectApart('The drug is not approved for children', 'The drug is approved for children');
+    expectApart('Nobody supports the plan', 'Everybody supports the plan');
+  });
+
+  it('reads "do-not-call" as a name, not a negation', () => {
+    expectSame('The do-not-call registry blocks telemarketing calls', 'The registry blocks telemarketing calls');
+  });
+});
+
+describe('the sameClaim decision', () => {
+  it('asks more similarity of short claims than of long ones', () => {
+    const d = (similarity: number, contentTerms: number) => ({
+      similarity, contentTerms, coverageA: similarity, coverageB: similarity,
+      numberConflict: false, negationMismatch: false, nameSwap: false,
+    });
+    expect(defaultMatcher.decisionScore(d(0.5, 6))).toBeLessThan(defaultMatcher.decisionScore(d(0.5, 24)));
+    expect(defaultMatcher.decisionScore(d(0.4, 10))).toBeLessThan(defaultMatcher.decisionScore(d(0.6, 10)));
+  });
+});
+
 describe('a catch-all keyword soup does not match a specific claim', () => {
   it('rejects a claim built from every keyword of the topic', () => {
     const soup =
@@ -233,6 +300,24 @@ describe('text helpers', () => {
       relational: 'relat', generalization: 'gener', hopefulness: 'hope', adjustment: 'adjust', controll: 'control',
     };
     for (const [word, stem] of Object.entries(cases)) expect(porterStem(word), word).toBe(stem);
+  });
+
+  it('joins a number and its scale word, exactly', async () => {
+    const { tokenize, scaleNumber } = await import('../../src/claims/text.js');
+    const nums = (s: string): string[] => tokenize(s).filter((t) => t.kind === 'num').map((t) => t.stem);
+    expect(nums('$1.2 billion and two hundred thousand and 0.05 million')).toEqual(['1200000000', '200000', '50000']);
+    expect(nums('three 1,000-token prompts')).toEqual(['3', '1000']);
+    expect(scaleNumber('1.25', 6)).toBe('1250000');
+    expect(scaleNumber('0.0001', 3)).toBe('0.1');
+    expect(scaleNumber('3rd', 3)).toBeUndefined();
+  });
+
+  it('splits passages into sentences, not at abbreviations and initials', async () => {
+    const { splitSentences } = await import('../../src/claims/text.js');
+    expect(
+      splitSentences('John R. Smith (born 1950) was a U.S. politician. He met Dr. Jones in St. Louis! "Wow." Then\n\nNew part. It cost 3.5 million.'),
+    ).toEqual(['John R. Smith (born 1950) was a U.S. politician.', 'He met Dr. Jones in St. Louis!', '"Wow."', 'Then', 'New part.', 'It cost 3.5 million.']);
+    expect(splitSentences('')).toEqual([]);
   });
 
   it('normalises contractions, number words and numerals', async () => {

@@ -43,6 +43,16 @@ describe('supportScore', () => {
     expect(invented).toBeLessThan(real);
   });
 
+  it('counts words stated together in one sentence above the same words scattered over a passage', () => {
+    const claim = 'He was appointed a judge in 1867.';
+    const together = supportScore(claim, ['He studied law. He was appointed a judge in 1867. He retired later.']);
+    const scattered = supportScore(claim, ['He was appointed to a committee. He became a judge. He wrote a book in 1867.']);
+    expect(together).toBeGreaterThan(scattered);
+    // The sentence view is a share of the passage's coverage, tunable away.
+    const wholeOnly = createSupportScorer(undefined, { sentenceShare: 0 });
+    expect(wholeOnly(claim, ['He was appointed to a committee. He became a judge. He wrote a book in 1867.'])).toBeGreaterThan(scattered);
+  });
+
   it('gives 0 for no passages, an empty claim or a claim without words', () => {
     expect(supportScore('He was born in London.', [])).toBe(0);
     expect(supportScore('', passages)).toBe(0);

@@ -16,7 +16,9 @@ async function consensusOf(scenario: Scenario, args: string[] = []): Promise<Con
   server = await startSandboxServer({ scenario });
   const dir = tempDir();
   const out = join(dir, 'artifacts');
-  const run = await runCli(['ask', 'What does the protocol spec say?', '--panel', writePanel(dir, server.baseURL, scenario), '--out', out, ...args], { OPENROUTER_API_KEY: 'sk-test' });
+  // Every port is waited for (no straggler cut), so verdicts never depend on the machine's load.
+  const grace = args.includes('--grace') ? [] : ['--grace', '-1'];
+  const run = await runCli(['ask', 'What does the protocol spec say?', '--panel', writePanel(dir, server.baseURL, scenario), '--out', out, ...grace, ...args], { OPENROUTER_API_KEY: 'sk-test' });
   expect(run.stderr).not.toMatch(/^Error/m);
   const [runId] = readdirSync(join(out, 'runs'));
   await server.close();
@@ -25,8 +27,8 @@ async function consensusOf(scenario: Scenario, args: string[] = []): Promise<Con
 }
 
 const PORT = ['The protocol uses port 8080 by default.', 'By default, the protocol listens on port 8080.', "Port 8080 is the protocol's default port.", 'The default port of the protocol is 8080.'];
-const SEQ = ['Every message carries a sequence number.', 'Each message includes a sequence number.', 'All messages have a sequence number.', 'A sequence number is attached to every message.'];
-const IDLE = ['Connections close after 30 seconds of silence.', 'An idle connection is closed after 30 seconds.', 'After 30 seconds without traffic, the connection is closed.', 'Connections are closed after 30 idle seconds.'];
+const SEQ = ['Every message carries a sequence number.', 'Each message includes a sequence number.', 'All messages have a sequence number.', 'A sequence number is included in every message.'];
+const IDLE = ['Connections close after 30 seconds of silence.', 'An idle connection is closed after 30 seconds.', 'After 30 seconds of inactivity, the connection is closed.', 'Connections are closed after 30 idle seconds.'];
 const LOOKALIKE = { port: 'The protocol uses port 8081 by default.', idle: 'Connections close after 60 seconds of silence.', seq: 'Messages do not carry a sequence number.' };
 
 const model = (port: number, claims: string[], extra: Partial<SandboxModel> = {}): SandboxModel => ({

@@ -4,7 +4,7 @@
  * negation and names. See BENCHMARKS.md (## Claim matcher) for how the constants were tuned.
  */
 import { DEFAULT_DF, DEFAULT_DF_DOCS, DEFAULT_NAMES } from './idfTable.js';
-import { charTrigrams, dice, Lru, tokenize, type Token } from '../text.js';
+import { charTrigrams, dice, Lru, stemWord, tokenize, type Token } from '../text.js';
 
 /** Tunable constants. The defaults were chosen on dev data only (STS-B dev, SelfCheckGPT dev). */
 export interface MatcherParams {
@@ -30,10 +30,25 @@ export interface MatcherParams {
   idfPower: number;
   /** Power mean exponent combining the two coverages (-1 = harmonic mean, i.e. weighted Dice). */
   coverageMean: number;
-  /** `sameClaim` threshold on the similarity. */
-  threshold: number;
+  /**
+   * `sameClaim` needs `decisionBias + decisionSimilarity × similarity + decisionLength × ln(1 + n) ≥ 0`,
+   * n being the number of distinct content words in the two claims together: the similarity a
+   * pair needs falls as the claims get longer (one different word changes a 5-word claim more
+   * than a 25-word one).
+   */
+  decisionBias: number;
+  decisionSimilarity: number;
+  decisionLength: number;
   /** `sameClaim` also requires each claim to cover at least this share of the other. */
   minCoverage: number;
+  /** Number conflict: 0 = any unshared number on each side; k ≥ 1 = only numbers sharing an anchor within k content words. */
+  numberAnchorWindow: number;
+  /** Treat a number and its rounding ("1.46" / "1.5") as the same number. */
+  numberRounding: boolean;
+  /** Negation mismatch: 0 = whole-claim polarity; k ≥ 1 = a negated word (within k content words) the other claim states un-negated. */
+  negScopeWindow: number;
+  /** A word this many content words after a negation is not affirmed. */
+  negScopeFar: number;
 }
 
 export const DEFAULT_PARAMS: Readonly<MatcherParams> = Object.freeze({
@@ -48,8 +63,14 @@ export const DEFAULT_PARAMS: Readonly<MatcherParams> = Object.freeze({
   nameSwapPenalty: 0.8,
   idfPower: 2,
   coverageMean: -1,
-  threshold: 0.45,
-  minCoverage: 0.4,
+  decisionBias: -6.041,
+  decisionSimilarity: 5.506,
+  decisionLength: 1.545,
+  minCoverage: 0.6,
+  numberAnchorWindow: 2,
+  numberRounding: true,
+  negScopeWindow: 0,
+  negScopeFar: 3,
 });
 
 export interface Term {
@@ -70,11 +91,19 @@ export interface Term {
 export interface Analysis {
   /** Stems of all tokens in order (stop words included), for slot comparisons. */
   seq: string[];
+  /** Token kinds, parallel to `seq`. */
+  kinds: Token['kind'][];
+  /** Per number: the content words it attaches to (nearest ones on each side). */
+  numAnchors: Map<string, Set<string>>;
+  /** Stems a negation applies to, and stems outside any negation's reach. */
+  negScope: { negated: Set<string>; affirmed: Set<string> };
   terms: Term[];
   byStem: Map<string, Term>;
   numbers: Set<string>;
   negated: boolean;
   weightSum: number;
+  /** Distinct content terms (not stop words). */
+  contentTerms: number;
 }
 
 /** Per-pair details, exposed for diagnostics and for the benchmark. */
@@ -88,6 +117,8 @@ export interface PairDetail {
   nameSwap: boolean;
   /** The two names found in the same slot, when `nameSwap`. */
   swappedNames?: [string, string];
+  /** Distinct content words of both claims together (the n of the length term). */
+  contentTerms: number;
 }
 
 export interface MatcherOptions {
@@ -108,6 +139,8 @@ export interface Matcher {
   claimSimilarity(a: string, b: string): number;
   sameClaim(a: string, b: string): boolean;
   compare(a: string, b: string): PairDetail;
+  /** `sameClaim`'s test of similarity against length (≥ 0 passes); the coverage and fact checks come on top. */
+  decisionScore(d: PairDetail): number;
   analyse(text: string): Analysis;
   idfOf(stem: string): number;
   readonly params: Readonly<MatcherParams>;
@@ -146,6 +179,84 @@ function powerMean(x: number, y: number, p: number): number {
   if (p === 0) return Math.sqrt(x * y);
   if (p < 0 && (x === 0 || y === 0)) return 0;
   return ((x ** p + y ** p) / 2) ** (1 / p);
+}
+
+// Words that qualify a number without saying what it counts ("at least 19", "about $20").
+const APPROX: ReadonlySet<string> = new Set(
+  `about around approximately roughly nearly almost over under more less least most some just only exactly
+  up than fewer estimated another`.split(/\s+/).map(stemWord),
+);
+const CURRENCY: ReadonlySet<string> = new Set(['$', '€', '£']);
+
+/** Content stems around each number, up to `window` on each side, skipping stop and qualifier words. */
+function numberAnchorsWithin(seq: string[], kinds: Token['kind'][], window: number): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (let i = 0; i < seq.length; i++) {
+    if (kinds[i] !== 'num') continue;
+    const set = out.get(seq[i]!) ?? new Set<string>();
+    out.set(seq[i]!, set);
+    for (const step of [-1, 1] as const) {
+      let found = 0;
+      for (let j = i + step; j >= 0 && j < seq.length && found < window; j += step) {
+        const k = kinds[j];
+        const stem = seq[j]!;
+        if (k === 'num') continue;
+        if (k === 'word' && !APPROX.has(stem)) {
+          set.add(stem);
+          found++;
+        } else if (CURRENCY.has(stem)) {
+          set.add(stem);
+          found++;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * What each negation applies to. `negated`: the next `near` content words after a negation (or,
+ * at the end of the claim, the one before it). `affirmed`: content stems with no negation within
+ * `far` content words before them. A clash needs a word one claim negates and the other affirms,
+ * so an extra "not" elsewhere in a long sentence, or a negation a few words earlier in the other
+ * claim ("without a shirt" / "not wearing a shirt"), is no clash.
+ */
+function negationScope(seq: string[], kinds: Token['kind'][], near: number, far: number): { negated: Set<string>; affirmed: Set<string> } {
+  const negated = new Set<string>();
+  const affirmed = new Set<string>();
+  const reach = new Array<number>(seq.length).fill(0);
+  for (let i = 0; i < seq.length; i++) {
+    if (kinds[i] !== 'neg') continue;
+    let found = 0;
+    for (let j = i + 1; j < seq.length && found < far; j++) {
+      if (kinds[j] !== 'word' && kinds[j] !== 'num') continue;
+      if (found < near) negated.add(seq[j]!);
+      reach[j] = 1;
+      found++;
+    }
+    if (found === 0)
+      for (let j = i - 1; j >= 0; j--)
+        if (kinds[j] === 'word' || kinds[j] === 'num') {
+          negated.add(seq[j]!);
+          reach[j] = 1;
+          break;
+        }
+  }
+  for (let i = 0; i < seq.length; i++) if ((kinds[i] === 'word' || kinds[i] === 'num') && !reach[i]) affirmed.add(seq[i]!);
+  return { negated, affirmed };
+}
+
+const isOrdinal = (n: string): boolean => /[a-z]$/.test(n);
+
+/** One number is the other rounded to fewer decimals ("1.5" / "1.46", "34" / "33.6", not "2" / "1.5"). */
+function roundsTo(x: string, y: string): boolean {
+  const dx = x.includes('.') ? x.length - x.indexOf('.') - 1 : 0;
+  const dy = y.includes('.') ? y.length - y.indexOf('.') - 1 : 0;
+  if (dx === dy || !/^\d+(\.\d+)?$/.test(x) || !/^\d+(\.\d+)?$/.test(y)) return false;
+  const [short, long, d] = dx < dy ? [x, y, dx] : [y, x, dy];
+  // "2" is not "1.5" rounded: a whole number needs two significant digits to count as a rounding.
+  if (d === 0 && short.replace(/^0+/, '').length < 2) return false;
+  return Number(long).toFixed(d) === Number(short).toFixed(d);
 }
 
 export function createMatcher(options: MatcherOptions = {}): Matcher {
@@ -226,7 +337,13 @@ export function createMatcher(options: MatcherOptions = {}): Matcher {
       for (const t of terms) t.weight = 1;
       weightSum = terms.length;
     }
-    const a: Analysis = { seq, terms, byStem, numbers, negated, weightSum };
+    const kinds = tokens.map((t) => t.kind);
+    const a: Analysis = {
+      seq, kinds, terms, byStem, numbers, negated, weightSum,
+      contentTerms: terms.filter((t) => t.kind !== 'stop').length,
+      numAnchors: numbers.size === 0 ? new Map() : numberAnchorsWithin(seq, kinds, Math.max(1, params.numberAnchorWindow)),
+      negScope: negationScope(seq, kinds, Math.max(1, params.negScopeWindow), params.negScopeFar),
+    };
     cache.set(text, a);
     return a;
   }
@@ -301,27 +418,63 @@ export function createMatcher(options: MatcherOptions = {}): Matcher {
     return undefined;
   }
 
+  const unmatchedNumbers = (a: Analysis, b: Analysis): string[] => {
+    const out: string[] = [];
+    for (const n of a.numbers) {
+      if (b.numbers.has(n)) continue;
+      let rounded = false;
+      if (params.numberRounding) for (const m of b.numbers) if (roundsTo(n, m)) rounded = true;
+      if (!rounded) out.push(n);
+    }
+    return out;
+  };
+
+  /** Each claim has a number the other lacks, and (when anchored) two such numbers count the same thing. */
+  function numbersConflict(a: Analysis, b: Analysis): boolean {
+    if (a.numbers.size === 0 || b.numbers.size === 0) return false;
+    const na = unmatchedNumbers(a, b);
+    if (na.length === 0) return false;
+    const nb = unmatchedNumbers(b, a);
+    if (nb.length === 0) return false;
+    if (params.numberAnchorWindow === 0) return true;
+    for (const x of na) {
+      const ax = a.numAnchors.get(x);
+      if (!ax) continue;
+      for (const y of nb) {
+        // "fifth suspect" / "five suspects": an ordinal and a count are different kinds of number.
+        if (isOrdinal(x) !== isOrdinal(y)) continue;
+        const ay = b.numAnchors.get(y);
+        if (ay) for (const s of ax) if (ay.has(s)) return true;
+      }
+    }
+    return false;
+  }
+
+  /** a negates a word that b states without negation. */
+  function negationClash(a: Analysis, b: Analysis): boolean {
+    if (!a.negated) return false;
+    for (const s of a.negScope.negated) if (b.negScope.affirmed.has(s) && !b.negScope.negated.has(s)) return true;
+    return false;
+  }
+
+  /** The length-aware similarity test of `sameClaim` (≥ 0: similar enough for claims this long). */
+  const decisionScore = (d: PairDetail): number =>
+    params.decisionBias + params.decisionSimilarity * d.similarity + params.decisionLength * Math.log1p(d.contentTerms);
+
   function compare(textA: string, textB: string): PairDetail {
     const a = analyse(textA);
     const b = analyse(textB);
     const none: PairDetail = {
       similarity: 0, coverageA: 0, coverageB: 0,
-      numberConflict: false, negationMismatch: false, nameSwap: false,
+      numberConflict: false, negationMismatch: false, nameSwap: false, contentTerms: 0,
     };
     if (a.terms.length === 0 || b.terms.length === 0) return none;
     const ca = coverage(a, b);
     const cb = coverage(b, a);
     let sim = powerMean(ca.cov, cb.cov, params.coverageMean);
 
-    let numberConflict = false;
-    if (a.numbers.size > 0 && b.numbers.size > 0) {
-      let aOnly = false;
-      let bOnly = false;
-      for (const n of a.numbers) if (!b.numbers.has(n)) aOnly = true;
-      for (const n of b.numbers) if (!a.numbers.has(n)) bOnly = true;
-      numberConflict = aOnly && bOnly;
-    }
-    const negationMismatch = a.negated !== b.negated;
+    const numberConflict = numbersConflict(a, b);
+    const negationMismatch = params.negScopeWindow === 0 ? a.negated !== b.negated : negationClash(a, b) || negationClash(b, a);
     const swappedNames = nameSwapped(a, ca.unmatchedNames, b, cb.unmatchedNames);
     const nameSwap = swappedNames !== undefined;
     if (numberConflict) sim *= params.numberPenalty;
@@ -329,7 +482,10 @@ export function createMatcher(options: MatcherOptions = {}): Matcher {
     if (nameSwap && !numberConflict) sim *= params.nameSwapPenalty;
     if (textA === textB) sim = 1;
     sim = Math.min(1, Math.max(0, sim));
-    const detail: PairDetail = { similarity: sim, coverageA: ca.cov, coverageB: cb.cov, numberConflict, negationMismatch, nameSwap };
+    const detail: PairDetail = {
+      similarity: sim, coverageA: ca.cov, coverageB: cb.cov, numberConflict, negationMismatch, nameSwap,
+      contentTerms: a.contentTerms + b.contentTerms,
+    };
     if (swappedNames) detail.swappedNames = swappedNames;
     return detail;
   }
@@ -339,11 +495,12 @@ export function createMatcher(options: MatcherOptions = {}): Matcher {
     analyse,
     idfOf,
     compare,
+    decisionScore,
     claimSimilarity: (a, b) => compare(a, b).similarity,
     sameClaim(a, b) {
       const d = compare(a, b);
       return (
-        d.similarity >= params.threshold &&
+        (d.similarity >= 1 || decisionScore(d) >= 0) &&
         Math.min(d.coverageA, d.coverageB) >= params.minCoverage &&
         !d.numberConflict &&
         !d.negationMismatch &&
