@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { askCommand } from './commands/ask.js';
+import { batchCommand } from './commands/batch.js';
 import { panelCommand } from './commands/panel.js';
 import type { CliContext } from './commands/context.js';
 import { replayCommand } from './commands/replay.js';
@@ -20,6 +21,7 @@ export async function main(argv: string[], io: Partial<CliContext> = {}): Promis
     env: io.env ?? process.env,
     signal: io.signal ?? new AbortController().signal,
     exitCode: 0,
+    argv,
   };
   const secrets = Object.entries(ctx.env)
     .filter(([k]) => /KEY|TOKEN|SECRET/i.test(k))
@@ -28,6 +30,7 @@ export async function main(argv: string[], io: Partial<CliContext> = {}): Promis
     await yargs(argv)
       .scriptName('quorum')
       .command(askCommand(ctx))
+      .command(batchCommand(ctx))
       .command(replayCommand(ctx))
       .command(panelCommand(ctx))
       .command(sandboxCommand(ctx))

@@ -7,4 +7,6 @@ export interface CliContext {
   signal: AbortSignal;
   /** Set by the command that ran. */
   exitCode: number;
+  /** The arguments the CLI was run with, for messages like "resume with: …". */
+  argv: readonly string[];
 }

@@ -12,6 +12,8 @@ export interface ChunkReport {
   message?: string;
   /** Failure kinds of this chunk's calls, by model. */
   failures?: { model: string; kind: string }[];
+  /** What the chunk's calls used. */
+  usage?: { calls: number; inputTokens: number; outputTokens: number; cost: number };
 }
 
 export interface BatchTotals {
@@ -48,6 +50,12 @@ export class BatchProgress {
   ) {}
 
   chunk(report: ChunkReport): void {
+    // A skipped file is not a chunk: it is reported, but the count of chunks does not move.
+    if (report.status === 'skipped') {
+      this.stream.write(`${this.tty && this.drawn ? '\r\x1b[2K' : ''}${report.message}\n`);
+      if (this.tty) this.draw();
+      return;
+    }
     this.done++;
     this.calls += report.calls ?? 0;
     for (const f of report.failures ?? []) {

@@ -1,0 +1,110 @@
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../errors.js';
+import { defaultPanel, loadPanel } from '../panel/loadPanel.js';
+import { resolveApiKeys } from '../run/apiKeys.js';
+import { integerFlag } from '../run/parseOptions.js';
+import { runBatch } from '../run/runBatch.js';
+import { startSandboxPanel } from '../run/sandboxPanel.js';
+import { BatchProgress, formatTotals } from '../terminal/batchProgress.js';
+import type { CliContext } from './context.js';
+
+interface BatchArgs {
+  inputs: string[];
+  query?: string;
+  'chunk-tokens'?: string;
+  overlap?: string;
+  concurrency?: string;
+  resume: boolean;
+  panel?: string;
+  out: string;
+  quorum?: string;
+  rounds?: string;
+  grace?: string;
+  timeout?: string;
+  sandbox: boolean;
+  json: boolean;
+}
+
+export function batchCommand(ctx: CliContext): CommandModule<object, BatchArgs> {
+  return {
+    command: 'batch <inputs...>',
+    describe: 'Ask the same question of every chunk of files, folders or globs; one consensus per chunk',
+    builder: (y: Argv) =>
+      y
+        .positional('inputs', { type: 'string', array: true, describe: 'Files, folders (recursive: .md .markdown .mdx .txt .rst .adoc) or quoted globs', demandOption: true })
+        .option('query', { type: 'string', describe: 'The research question asked of every chunk' })
+        .option('chunk-tokens', { type: 'string', describe: 'Most tokens per chunk (estimated; default 1500)' })
+        .option('overlap', { type: 'string', describe: "Tokens of a chunk's end repeated at the next one's start (default 0)" })
+        .option('concurrency', { type: 'string', describe: 'Chunks researched at once (default 2)' })
+        .option('resume', { type: 'boolean', default: false, describe: 'Finish the interrupted batch of this same command: decided chunks are skipped, half-done ones redone' })
+        .option('panel', { type: 'string', describe: 'Panel file (JSON or YAML); default: the built-in eight free models' })
+        .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder' })
+        .option('quorum', { type: 'string', describe: 'Votes a claim needs with the whole panel answering' })
+        .option('rounds', { type: 'string', default: '2', describe: 'Vote rounds per chunk: 1 or 2' })
+        .option('grace', { type: 'string', describe: 'Straggler grace in ms (-1: wait for all)' })
+        .option('timeout', { type: 'string', describe: 'Per-call timeout in ms' })
+        .option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' })
+        .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON' }) as Argv<BatchArgs>,
+    handler: async (args) => {
+      const query = String(args.query ?? '').trim();
+      if (query === '') throw new UsageError('Give the question with --query "…" (it is asked of every chunk)');
+      const chunkTokens = integerFlag('--chunk-tokens', args['chunk-tokens'], { min: 50 });
+      const overlapTokens = integerFlag('--overlap', args.overlap, { min: 0 });
+      const concurrency = integerFlag('--concurrency', args.concurrency, { min: 1 });
+      const quorum = integerFlag('--quorum', args.quorum, { min: 1 });
+      const graceMs = integerFlag('--grace', args.grace, { min: 0, allow: [-1] });
+      const timeoutMs = integerFlag('--timeout', args.timeout, { min: 1 });
+      const rounds = integerFlag('--rounds', args.rounds, { min: 1 });
+      if (rounds !== 1 && rounds !== 2) throw new UsageError(`Expected --rounds to be 1 or 2, got ${rounds}`);
+      if (args.sandbox && args.panel) throw new UsageError('--sandbox runs its own simulated panel; drop --panel, or drop --sandbox to use your panel');
+
+      const sandbox = args.sandbox ? await startSandboxPanel() : undefined;
+      try {
+        let panel = sandbox?.panel ?? (args.panel ? loadPanel(args.panel, ctx.env) : defaultPanel(ctx.env));
+        if (timeoutMs !== undefined) panel = { ...panel, timeoutMs, members: panel.members.map((m) => ({ ...m, timeoutMs })) };
+        const env = sandbox ? { ...ctx.env, ...sandbox.env } : resolveApiKeys(panel, ctx.env);
+        let progress: BatchProgress | undefined;
+        const result = await runBatch({
+          patterns: args.inputs.map(String),
+          query,
+          panel,
+          out: args.out,
+          env,
+          rounds,
+          resume: args.resume,
+          signal: ctx.signal,
+          ...(chunkTokens !== undefined && { chunkTokens }),
+          ...(overlapTokens !== undefined && { overlapTokens }),
+          ...(concurrency !== undefined && { concurrency }),
+          ...(quorum !== undefined && { quorum }),
+          ...(graceMs !== undefined && { graceMs }),
+          ...(sandbox && { sandbox: true }),
+          onStart: ({ batchId, chunks, resumed, alreadyDone }) => {
+            if (sandbox) ctx.stderr.write('SANDBOX: simulated models; no real model is asked.\n');
+            ctx.stderr.write(`Batch ${batchId}: ${chunks} chunk(s)${resumed ? `, resuming (${alreadyDone} already decided)` : ''}\n`);
+            if (!args.json) progress = new BatchProgress(chunks, ctx.stderr);
+          },
+          onChunk: (report) => {
+            if (progress) progress.chunk(report);
+            // Skipped files are reported whatever the output format: the user must know.
+            else if (report.status === 'skipped') ctx.stderr.write(`${report.message}\n`);
+          },
+        });
+        progress?.close();
+        const resumeHint = `quorum ${[...ctx.argv.filter((a) => a !== '--resume'), '--resume'].map(shellQuote).join(' ')}`;
+        if (result.outcome === 'interrupted') ctx.stderr.write(`Interrupted: in-flight chunks were cancelled and nothing half-written was kept.\nResume with: ${resumeHint}\n`);
+        if (result.outcome === 'stopped') ctx.stderr.write(`Stopped: ${result.message}\nResume with: ${resumeHint}\n`);
+        if (result.outcome === 'nothing-to-do') ctx.stderr.write(`${result.message}\n`);
+        if (args.json) ctx.stdout.write(`${JSON.stringify({ batchId: result.batchId, outcome: result.outcome, ...result.totals, wallMs: result.wallMs }, null, 2)}\n`);
+        else ctx.stdout.write(`Batch ${result.batchId} ${result.outcome}:\n${formatTotals(result.totals, result.wallMs)}`);
+        ctx.exitCode = result.exitCode;
+      } finally {
+        await sandbox?.close();
+      }
+    },
+  };
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,224 @@
+import { isAbsolute, resolve } from 'node:path';
+import { type Observable, catchError, map, of } from 'rxjs';
+import { BatchLedger, type BatchIdentity } from '../batch/ledger.js';
+import { type Chunk, chunkFile, SkipFile } from '../batch/chunker.js';
+import { resolveInputs } from '../batch/inputs.js';
+import { defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
+import { UsageError } from '../errors.js';
+import { EVENT_TYPES, makeEvent, type QuorumEvent } from '../events.js';
+import type { ModelCall } from '../models/call.js';
+import { pullMerge } from '../operators/pullMerge.js';
+import type { Round } from '../pipelines/ask.js';
+import type { RetryBackoffOptions } from '../operators/retryBackoff.js';
+import { type BatchTotals, type ChunkReport, emptyTotals } from '../terminal/batchProgress.js';
+import { markSpanFailed, startChild, traceparentOf } from '../tracing/tracing.js';
+import type { Panel } from '../types.js';
+import { askRun } from './runAsk.js';
+import { newRunId } from './runId.js';
+import { openRunSinks, type RunSinks } from './runSinks.js';
+
+export interface RunBatchOptions {
+  /** Files, folders and globs, as given on the command line. */
+  patterns: string[];
+  query: string;
+  panel: Panel;
+  out: string;
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+  chunkTokens?: number;
+  overlapTokens?: number;
+  /** Chunks researched at once. Default 2. */
+  concurrency?: number;
+  resume?: boolean;
+  quorum?: number;
+  rounds?: Round;
+  graceMs?: number;
+  sandbox?: boolean;
+  signal?: AbortSignal;
+  call?: ModelCall;
+  retry?: RetryBackoffOptions;
+  /** Called once the number of chunks is known (before the first model call). */
+  onStart?: (info: { batchId: string; chunks: number; resumed: boolean; alreadyDone: number }) => void;
+  /** Called for every chunk as it ends (or is skipped). */
+  onChunk?: (report: ChunkReport) => void;
+}
+
+export interface RunBatchResult {
+  batchId: string;
+  totals: BatchTotals;
+  wallMs: number;
+  /** `completed`, `interrupted` (Ctrl-C), `stopped` (an error that must stop the batch, e.g. a spent quota), or `nothing-to-do`. */
+  outcome: 'completed' | 'interrupted' | 'stopped' | 'nothing-to-do';
+  message?: string;
+  exitCode: 0 | 1 | 130;
+}
+
+type Item = { chunk: Chunk } | { skip: SkipFile; source: string };
+
+/**
+ * `quorum batch`: one consensus per chunk of every input file, chunks pulled only as slots free
+ * up (memory stays flat), every run recorded in a ledger so `--resume` finishes exactly what is
+ * left. Per-chunk results are counted, never kept.
+ */
+export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
+  const started = Date.now();
+  const cwd = o.cwd ?? process.cwd();
+  if (o.query.trim() === '') throw new UsageError('The query is empty; give one with --query "…"');
+  const chunkTokens = o.chunkTokens ?? 1500;
+  const overlapTokens = o.overlapTokens ?? 0;
+  const concurrency = o.concurrency ?? 2;
+  const n = o.panel.members.length;
+  const quorum = validateQuorum(o.quorum ?? o.panel.quorum ?? defaultQuorum(n), n);
+  const rounds = o.rounds ?? 2;
+  const { files } = await resolveInputs(o.patterns, { cwd });
+  // Validates the chunk options before anything is written.
+  chunkFile(resolve(cwd, files[0]!), { source: files[0]!, maxTokens: chunkTokens, overlapTokens });
+
+  const identity: BatchIdentity = { query: o.query, files, chunkTokens, overlapTokens, panel: o.panel.members.map(({ port, model }) => ({ port, model })), quorum, rounds };
+  const ledger = o.resume ? await BatchLedger.resume(o.out, identity) : BatchLedger.create(o.out, newRunId(), identity);
+  const batchId = ledger.manifest.batchId;
+  const totals = emptyTotals();
+  if (ledger.finished) {
+    await ledger.close();
+    return { batchId, totals, wallMs: Date.now() - started, outcome: 'nothing-to-do', message: `Batch ${batchId} already decided every chunk; nothing to resume`, exitCode: 0 };
+  }
+
+  const source = (file: string) => chunkFile(isAbsolute(file) ? file : resolve(cwd, file), { source: file, maxTokens: chunkTokens, overlapTokens });
+  // A counting pass first, so progress can show done/total and an ETA; it holds no chunk.
+  let total = 0;
+  for (const file of files) {
+    try {
+      for await (const _ of source(file)) total++;
+    } catch (error) {
+      if (!(error instanceof SkipFile)) throw error;
+    }
+  }
+  o.onStart?.({ batchId, chunks: total, resumed: Boolean(o.resume), alreadyDone: ledger.doneCount });
+
+  const sinks = openRunSinks(o.out, o.env);
+  const span = startChild(sinks.tracing.tracer, 'batch', undefined, { 'quorum.batch_id': batchId, 'quorum.batch.chunks': total, 'quorum.batch.resumed': Boolean(o.resume) });
+  const emit = (type: typeof EVENT_TYPES.batchStarted | typeof EVENT_TYPES.batchCompleted, data: Record<string, unknown>) =>
+    sinks.events.write(makeEvent(type, data, { runId: batchId, batchId, traceparent: traceparentOf(span) }) as QuorumEvent);
+  emit(EVENT_TYPES.batchStarted, { query: o.query, files: files.length, chunks: total, resumed: Boolean(o.resume), alreadyDone: ledger.doneCount, concurrency, quorum, rounds });
+
+  async function* items(): AsyncGenerator<Item> {
+    for (const file of files) {
+      try {
+        for await (const chunk of source(file)) yield { chunk };
+      } catch (error) {
+        if (!(error instanceof SkipFile)) throw error;
+        yield { skip: error, source: file };
+      }
+    }
+  }
+
+  const runChunk = (chunk: Chunk): Observable<ChunkReport> => {
+    const base = { source: chunk.source, index: chunk.index, chunkId: chunk.id };
+    if (ledger.isDone(chunk.id)) return of({ ...base, status: 'already-done' as const });
+    const runId = newRunId();
+    ledger.started(chunk.id, runId, chunk.source, chunk.index);
+    const t0 = Date.now();
+    return askRun(
+      {
+        request: { query: o.query, context: { source: chunk.heading ? `${chunk.source} (${chunk.heading})` : chunk.source, text: chunk.text } },
+        panel: o.panel,
+        out: o.out,
+        env: o.env,
+        quorum,
+        rounds,
+        runId,
+        ...(o.graceMs !== undefined && { graceMs: o.graceMs }),
+        ...(o.sandbox && { sandbox: true }),
+        ...(o.call && { call: o.call }),
+        ...(o.retry && { retry: o.retry }),
+      },
+      { sinks, parentSpan: span, chunk: { source: chunk.source, id: chunk.id }, batchId },
+    ).pipe(
+      map((result): ChunkReport => {
+        const doc = result.doc!;
+        ledger.markDone(chunk.id, runId, doc.status);
+        return {
+          ...base,
+          status: doc.status,
+          claims: doc.claims.length,
+          calls: result.usage?.calls ?? 0,
+          durationMs: Date.now() - t0,
+          failures: doc.failures.map((f) => ({ model: f.model, kind: f.kind })),
+          ...(result.usage && { usage: result.usage }),
+        };
+      }),
+      catchError((error: unknown) => {
+        if (isFatal(error)) throw error;
+        return of({ ...base, status: 'failed' as const, message: (error as Error).message });
+      }),
+    );
+  };
+
+  const outcome = await new Promise<{ outcome: RunBatchResult['outcome']; message?: string }>((resolvePromise) => {
+    if (o.signal?.aborted) return resolvePromise({ outcome: 'interrupted' });
+    const subscription = pullMerge(items(), (item) => ('skip' in item ? of(skipReport(item)) : runChunk(item.chunk)), { concurrency }).subscribe({
+      next: (report) => {
+        count(totals, report);
+        o.onChunk?.(report);
+      },
+      error: (error: unknown) => {
+        o.signal?.removeEventListener('abort', onAbort);
+        resolvePromise({ outcome: 'stopped', message: (error as Error).message });
+      },
+      complete: () => {
+        o.signal?.removeEventListener('abort', onAbort);
+        resolvePromise({ outcome: 'completed' });
+      },
+    });
+    function onAbort() {
+      subscription.unsubscribe();
+      resolvePromise({ outcome: 'interrupted' });
+    }
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+  const wallMs = Date.now() - started;
+  if (outcome.outcome === 'completed') ledger.complete(total);
+  else markSpanFailed(span, outcome.outcome, outcome.message);
+  emit(EVENT_TYPES.batchCompleted, { outcome: outcome.outcome, ...totals, wallMs, ...(outcome.message && { message: outcome.message }) });
+  span.setAttributes({ 'quorum.batch.outcome': outcome.outcome, 'quorum.batch.consensus': totals.consensus });
+  span.end();
+  await closeAll(sinks, ledger);
+  const exitCode = outcome.outcome === 'interrupted' ? 130 : outcome.outcome === 'stopped' || totals.quorumLost + totals.failed > 0 ? 1 : 0;
+  return { batchId, totals, wallMs, outcome: outcome.outcome, ...(outcome.message && { message: outcome.message }), exitCode };
+}
+
+function skipReport(item: { skip: SkipFile; source: string }): ChunkReport {
+  return { source: item.source, index: 0, chunkId: '', status: 'skipped', message: item.skip.message };
+}
+
+function count(t: BatchTotals, r: ChunkReport): void {
+  if (r.status === 'skipped') {
+    t.skippedFiles++;
+    return;
+  }
+  t.chunks++;
+  if (r.status === 'consensus') t.consensus++;
+  else if (r.status === 'degraded') t.degraded++;
+  else if (r.status === 'quorum_lost') t.quorumLost++;
+  else if (r.status === 'failed') t.failed++;
+  else if (r.status === 'already-done') t.alreadyDone++;
+  if (r.usage) {
+    t.calls += r.usage.calls;
+    t.inputTokens += r.usage.inputTokens;
+    t.outputTokens += r.usage.outputTokens;
+    t.cost += r.usage.cost;
+  }
+}
+
+/** Errors that end the whole batch rather than one chunk: a spent quota must not become a storm of failures. */
+function isFatal(error: unknown): boolean {
+  return error instanceof Error && error.name === 'QuotaExhaustedError';
+}
+
+async function closeAll(sinks: RunSinks, ledger: BatchLedger): Promise<void> {
+  const results = await Promise.allSettled([sinks.close(), ledger.close()]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+

@@ -1,0 +1,140 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readJsonl } from '../../src/sinks/readJsonl.js';
+import { startSandboxServer, type SandboxServer } from '../../src/sandbox/server.js';
+import type { ConsensusDocument } from '../../src/types.js';
+import { panelScenario, runCli, spawnCli, tempDir, writePanel } from '../helpers/cli.js';
+
+let server: SandboxServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+/** A folder of specs: one file long enough for several chunks, one short, one empty, one binary. */
+function specs(dir: string, sections = 8): string {
+  const root = join(dir, 'specs');
+  mkdirSync(join(root, 'nested'), { recursive: true });
+  const long = Array.from({ length: sections }, (_, s) => `## Section ${s}\n\n${Array.from({ length: 4 }, (_, p) => `Paragraph ${p} of section ${s} explains part ${s}.${p} of the protocol in some detail, with enough words to take space.`).join('\n\n')}`).join('\n\n');
+  writeFileSync(join(root, 'long.md'), long);
+  writeFileSync(join(root, 'nested', 'short.txt'), 'The protocol is small.\n');
+  writeFileSync(join(root, 'empty.md'), '');
+  writeFileSync(join(root, 'image.md'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 1]));
+  return root;
+}
+
+function consensusDocs(out: string): ConsensusDocument[] {
+  const runs = join(out, 'runs');
+  if (!existsSync(runs)) return [];
+  return readdirSync(runs)
+    .filter((r) => existsSync(join(runs, r, 'consensus.json')))
+    .map((r) => JSON.parse(readFileSync(join(runs, r, 'consensus.json'), 'utf8')) as ConsensusDocument);
+}
+
+async function setup(extra: Record<string, unknown> = {}) {
+  const scenario = panelScenario();
+  server = await startSandboxServer({ scenario });
+  const dir = tempDir('quorum-batch-');
+  return { dir, root: specs(dir), out: join(dir, 'artifacts'), panel: writePanel(dir, server.baseURL, scenario, extra) };
+}
+
+const ENV = { OPENROUTER_API_KEY: 'sk-test' };
+
+describe('quorum batch', () => {
+  it('writes one consensus per chunk with the chunk filled in, skips unusable files, and ties the runs to the batch', async () => {
+    const { root, out, panel } = await setup();
+    const run = await runCli(['batch', root, '--query', 'What does the spec say?', '--panel', panel, '--out', out, '--chunk-tokens', '120', '--rounds', '1', '--json'], ENV);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary).toMatchObject({ outcome: 'completed', skippedFiles: 2, failed: 0 });
+    const docs = consensusDocs(out);
+    expect(summary.chunks).toBeGreaterThanOrEqual(4);
+    expect(docs).toHaveLength(summary.chunks);
+    expect(new Set(docs.map((d) => d.chunk!.id)).size).toBe(docs.length);
+    expect(docs.every((d) => d.chunk!.source.endsWith('long.md') || d.chunk!.source.endsWith('short.txt'))).toBe(true);
+    expect(run.stderr).toMatch(/Skipped .*empty\.md/);
+    expect(run.stderr).toMatch(/Skipped .*image\.md: looks binary/);
+
+    const events = (await readJsonl<Record<string, any>>(join(out, 'cloudevents.jsonl'))).records;
+    const batchId = summary.batchId;
+    expect(events.filter((e) => e.type === 'quorum.batch.started' && e.batchid === batchId)).toHaveLength(1);
+    expect(events.find((e) => e.type === 'quorum.batch.completed')!.data).toMatchObject({ outcome: 'completed', chunks: summary.chunks });
+    expect(events.filter((e) => e.type === 'quorum.run.started').every((e) => e.batchid === batchId && e.chunkid)).toBe(true);
+    const spans = (await readJsonl<Record<string, any>>(join(out, 'traces.jsonl'))).records;
+    const batchSpan = spans.find((s) => s.name === 'batch')!;
+    expect(spans.filter((s) => s.name === 'scatter_gather_research').every((s) => s.parentSpanId === batchSpan.spanId)).toBe(true);
+  });
+
+  it('gives the same chunk ids on every run of the same input', async () => {
+    const { root, out, panel } = await setup();
+    const args = ['batch', root, '--query', 'Q?', '--panel', panel, '--chunk-tokens', '120', '--rounds', '1', '--json'];
+    await runCli([...args, '--out', out], ENV);
+    await runCli([...args, '--out', `${out}2`], ENV);
+    const ids = (o: string) => consensusDocs(o).map((d) => d.chunk!.id).sort();
+    expect(ids(out)).toEqual(ids(`${out}2`));
+  });
+
+  it('after SIGKILL mid-batch, --resume leaves exactly one consensus per chunk and every JSONL line whole', async () => {
+    const scenario = panelScenario(Array.from({ length: 8 }, () => ({ latencyMs: 60 })));
+    server = await startSandboxServer({ scenario });
+    const dir = tempDir('quorum-kill-');
+    const root = specs(dir, 12);
+    const out = join(dir, 'artifacts');
+    const args = ['batch', root, '--query', 'What does the spec say?', '--panel', writePanel(dir, server.baseURL, scenario), '--out', out, '--chunk-tokens', '120', '--rounds', '1', '--concurrency', '2'];
+    const cli = spawnCli(args, ENV);
+    for (let i = 0; i < 400 && consensusDocs(out).length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    cli.child.kill('SIGKILL');
+    await cli.done;
+    const before = consensusDocs(out).length;
+    expect(before).toBeGreaterThanOrEqual(2);
+
+    const resumed = await runCli([...args, '--resume', '--json'], ENV);
+    expect(resumed.code).toBe(0);
+    const summary = JSON.parse(resumed.stdout);
+    expect(summary.alreadyDone).toBeGreaterThanOrEqual(before);
+    const docs = consensusDocs(out);
+    const ids = docs.map((d) => d.chunk!.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(docs).toHaveLength(summary.chunks);
+    for (const file of ['cloudevents.jsonl', 'traces.jsonl', 'blackboard.jsonl']) {
+      expect((await readJsonl(join(out, file))).skipped).toBe(0);
+    }
+    const again = await runCli([...args, '--resume'], ENV);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/already decided every chunk; nothing to resume/);
+  });
+
+  it('Ctrl-C stops taking chunks, cancels in-flight calls, says how to resume and exits 130', async () => {
+    const scenario = panelScenario(Array.from({ length: 8 }, () => ({ fault: 'hang' as const })));
+    server = await startSandboxServer({ scenario });
+    const dir = tempDir('quorum-int-');
+    const root = specs(dir);
+    const out = join(dir, 'artifacts');
+    const cli = spawnCli(['batch', root, '--query', 'Q?', '--panel', writePanel(dir, server.baseURL, scenario), '--out', out, '--chunk-tokens', '120'], ENV);
+    for (let i = 0; i < 400 && server.requests.length < 16; i++) await new Promise((r) => setTimeout(r, 25));
+    cli.child.kill('SIGINT');
+    const run = await cli.done;
+    expect(run.code).toBe(130);
+    expect(run.stderr).toMatch(/Resume with: quorum batch .* --resume/);
+    for (let i = 0; i < 200 && !server.requests.every((r) => r.disconnected); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(server.requests.every((r) => r.disconnected)).toBe(true);
+    expect(consensusDocs(out)).toHaveLength(0);
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ['a path that matches nothing', ['batch', 'nope/*.md', '--query', 'Q?'], /No file matches "nope\/\*\.md"/],
+    ['a missing --query', ['batch', '.'], /--query/],
+    ['--resume with nothing to resume', ['batch', 'README.md', '--query', 'Q?', '--resume'], /Nothing to resume/],
+    ['a bad --chunk-tokens', ['batch', 'README.md', '--query', 'Q?', '--chunk-tokens', 'many'], /--chunk-tokens/],
+  ];
+  for (const [what, args, message] of bad) {
+    it(`rejects ${what} with exit 2`, async () => {
+      const out = join(tempDir(), 'artifacts');
+      const run = await runCli([...args, '--out', out], ENV);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(existsSync(join(out, 'runs'))).toBe(false);
+    });
+  }
+});
