@@ -8,6 +8,7 @@ import { panelCommand } from './commands/panel.js';
 import type { CliContext } from './commands/context.js';
 import { replayCommand } from './commands/replay.js';
 import { sandboxCommand } from './commands/sandbox.js';
+import { watchCommand } from './commands/watch.js';
 import { UsageError, redact } from './errors.js';
 
 /**
@@ -33,6 +34,7 @@ export async function main(argv: string[], io: Partial<CliContext> = {}): Promis
       .command(batchCommand(ctx))
       .command(replayCommand(ctx))
       .command(panelCommand(ctx))
+      .command(watchCommand(ctx))
       .command(sandboxCommand(ctx))
       .demandCommand(1, 'Give a command, e.g. quorum ask "…" (see quorum --help)')
       .strict()

@@ -1,3 +1,4 @@
+import type { RateLimitHeaders } from './models/call.js';
 import type { FailureKind } from './types.js';
 
 /**
@@ -16,6 +17,12 @@ export class ModelCallError extends Error {
   ) {
     super(message);
   }
+
+  /**
+   * The failed response's `X-RateLimit-*` headers, when it got that far; set after
+   * construction by the call that saw them, for the shared rate limiter to learn from.
+   */
+  rateLimit?: RateLimitHeaders;
 }
 
 /** Bad usage, input or configuration: the CLI prints the message alone and exits 2. */

@@ -53,6 +53,10 @@ export interface RunStartedData {
   rounds?: number;
   /** Default per-call timeout in ms, when known. */
   timeoutMs?: number;
+  /** Set on a replay: the recorded run it re-gathers. */
+  replayOf?: string;
+  /** `quorum watch`: earlier runs on the same file's previous content, which this run replaces. */
+  supersedes?: string[];
 }
 
 /** `data` of `quorum.model.responded`: one port returned a usable answer. */

@@ -54,3 +54,9 @@ export { loadCatalog, parseCatalog, freeModels, catalogCachePath, type Catalog, 
 export { suggestPanel, pickDiverse, suggestedPanelFile, type Pick, type Suggestion } from './panel/suggest.js';
 export { fetchKeyInfo, parseKeyInfo, freeQuota, plannedCalls, quotaWarning, quotaWarningFor, type KeyInfo, type FreeQuota } from './panel/quota.js';
 export { ProviderError } from './panel/providerGet.js';
+export { RateLimiter, QuotaExhaustedError, type RateLimiterOptions } from './batch/rateLimiter.js';
+export { rateLimit } from './operators/rateLimit.js';
+export { runBatch, type RunBatchOptions, type RunBatchResult } from './run/runBatch.js';
+export { runWatch, type RunWatchOptions } from './run/runWatch.js';
+export { chunkFile, chunkLines, chunkId, estimateTokens, SkipFile, type Chunk } from './batch/chunker.js';
+export { resolveInputs } from './batch/inputs.js';

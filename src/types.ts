@@ -167,6 +167,8 @@ export interface ConsensusDocument extends ConsensusResult {
   sandbox: boolean;
   /** Set on a replay: the run whose recorded answers were re-gathered. */
   replayOf?: string;
+  /** `quorum watch`: the runs on the file's earlier content that this run replaces. */
+  supersedes?: string[];
   /** The chair's prose answer (`--synthesize`), citing consensus claims as [c<k>]. */
   synthesis?: { model: string; text: string } | { model: string; error: string };
 }

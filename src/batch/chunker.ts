@@ -144,8 +144,11 @@ async function* pack(blocks: AsyncIterable<Block>, source: string, maxUnits: num
   const emit = (slots: readonly Slot[]): Chunk => {
     let text = slots[0]!.text;
     for (let i = 1; i < slots.length; i++) text += slots[i]!.sep + slots[i]!.text;
+    // The heading path of the chunk's own text, not of the overlap repeated before it.
     const own = slots.find((s) => !s.overlap) ?? slots[0]!;
-    const chunk: Chunk = { id: chunkId(source, text), source, index: index++, text, tokens: estimateTokens(text), startLine: slots[0]!.startLine, endLine: slots[slots.length - 1]!.endLine };
+    const first = slots[0]!;
+    const last = slots[slots.length - 1]!;
+    const chunk: Chunk = { id: chunkId(source, text), source, index: index++, text, tokens: estimateTokens(text), startLine: first.startLine, endLine: last.endLine };
     if (own.path.length > 0) chunk.heading = own.path.join(' > ');
     return chunk;
   };

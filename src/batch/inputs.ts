@@ -87,7 +87,7 @@ export async function resolveInputs(patterns: readonly string[], { cwd = process
   const rootReal = await realpath(root);
   for (const [real, paths] of found) {
     const direct = paths.find((p) => relative(root, p) === relative(rootReal, real));
-    files.add(display(direct ?? paths.sort(byCodeUnit)[0]!));
+    files.add(direct !== undefined ? display(direct) : paths.map(display).sort(byCodeUnit)[0]!);
   }
   return {
     files: [...files].sort(byCodeUnit),
@@ -122,12 +122,12 @@ class Walker {
         if (entry.name.startsWith('.') || SKIPPED_DIRS.has(entry.name)) continue;
         const child = await this.follow(join(path, entry.name), join(real, entry.name), entry, dirReal);
         if (child === undefined) continue;
-        if (child.isDir) {
+        if (child.kind === 'dir') {
           if (!seen.has(child.real)) {
             seen.add(child.real);
             stack.push([child.path, child.real]);
           }
-        } else if (child.isFile && this.wanted(entry.name)) {
+        } else if (child.kind === 'file' && this.wanted(entry.name)) {
           this.add(child.path, child.real);
         }
       }
@@ -147,20 +147,23 @@ class Walker {
     const baseReal = await realpath(base);
     // (real folder, segment index) pairs already expanded: `**` over symlinks must not loop.
     const seen = new Set<string>();
-    const visit = async (path: string, real: string, at: number): Promise<void> => {
-      if (at === segments.length) return this.take(path, real);
+    // `**` lists a folder, then the next segment lists it again: read each folder once.
+    const listings = new Map<string, Dirent[]>();
+    const list = async (dir: string) => listings.get(dir) ?? listings.set(dir, await this.list(dir)).get(dir)!;
+    const visit = async (path: string, real: string, kind: Kind, at: number): Promise<void> => {
+      if (at === segments.length) return this.take(path, real, kind);
       const key = `${at}\0${real}`;
       if (seen.has(key)) return;
       seen.add(key);
       const segment = segments[at]!;
       // A trailing ** is the folder itself, walked: the same files as naming the folder.
-      if (segment === '**' && at + 1 === segments.length) return this.take(path, real);
+      if (segment === '**' && at + 1 === segments.length) return this.take(path, real, kind);
       if (segment === '**') {
-        await visit(path, real, at + 1);
-        for (const entry of await this.list(path)) {
+        await visit(path, real, kind, at + 1);
+        for (const entry of await list(path)) {
           if (entry.name.startsWith('.') || SKIPPED_DIRS.has(entry.name)) continue;
           const child = await this.follow(join(path, entry.name), join(real, entry.name), entry, baseReal);
-          if (child?.isDir) await visit(child.path, child.real, at);
+          if (child?.kind === 'dir') await visit(child.path, child.real, child.kind, at);
         }
         return;
       }
@@ -168,25 +171,24 @@ class Walker {
         const childPath = join(path, unescapeSegment(segment));
         const childStat = await statOrUndefined(childPath);
         if (childStat === undefined || childStat instanceof Error) return;
-        if (at + 1 === segments.length || childStat.isDirectory()) await visit(childPath, await realpath(childPath), at + 1);
+        const childKind = kindOf(childStat);
+        if (at + 1 === segments.length || childKind === 'dir') await visit(childPath, await realpath(childPath), childKind, at + 1);
         return;
       }
       const re = segmentRegExp(segment);
-      for (const entry of await this.list(path)) {
+      for (const entry of await list(path)) {
         if (!re.test(entry.name) || SKIPPED_DIRS.has(entry.name)) continue;
         const child = await this.follow(join(path, entry.name), join(real, entry.name), entry, baseReal);
-        if (child !== undefined && (at + 1 === segments.length || child.isDir)) await visit(child.path, child.real, at + 1);
+        if (child !== undefined && (at + 1 === segments.length || child.kind === 'dir')) await visit(child.path, child.real, child.kind, at + 1);
       }
     };
-    await visit(base, baseReal, fixed);
+    await visit(base, baseReal, 'dir', fixed);
   }
 
   /** A glob's match: a file is taken as named, a folder is walked. */
-  private async take(path: string, real: string): Promise<void> {
-    const st = await statOrUndefined(path);
-    if (st === undefined || st instanceof Error) return;
-    if (st.isDirectory()) await this.walkDir(path, real);
-    else if (st.isFile()) this.add(path, real);
+  private async take(path: string, real: string, kind: Kind): Promise<void> {
+    if (kind === 'dir') await this.walkDir(path, real);
+    else if (kind === 'file') this.add(path, real);
   }
 
   private async list(dir: string): Promise<Dirent[]> {
@@ -199,8 +201,8 @@ class Walker {
   }
 
   /** What an entry is, following a symlink only when it stays inside `insideOf`. */
-  private async follow(path: string, real: string, entry: Dirent, insideOf: string): Promise<{ path: string; real: string; isDir: boolean; isFile: boolean } | undefined> {
-    if (!entry.isSymbolicLink()) return { path, real, isDir: entry.isDirectory(), isFile: entry.isFile() };
+  private async follow(path: string, real: string, entry: Dirent, insideOf: string): Promise<{ path: string; real: string; kind: Kind } | undefined> {
+    if (!entry.isSymbolicLink()) return { path, real, kind: kindOf(entry) };
     let target: string;
     let st: Stats;
     try {
@@ -214,13 +216,19 @@ class Walker {
       this.skipped.set(path, 'symlink-outside');
       return undefined;
     }
-    return { path, real: target, isDir: st.isDirectory(), isFile: st.isFile() };
+    return { path, real: target, kind: kindOf(st) };
   }
 
   private wanted(name: string): boolean {
     const lower = name.toLowerCase();
     return this.exts.some((ext) => lower.endsWith(ext) && lower.length > ext.length);
   }
+}
+
+type Kind = 'dir' | 'file' | 'other';
+
+function kindOf(entry: Dirent | Stats): Kind {
+  return entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other';
 }
 
 function normalizeExtensions(extensions: readonly string[]): string[] {

@@ -4,6 +4,7 @@ import { defaultPanel, loadPanel } from '../panel/loadPanel.js';
 import { resolveApiKeys } from '../run/apiKeys.js';
 import { integerFlag } from '../run/parseOptions.js';
 import { runBatch } from '../run/runBatch.js';
+import { limiterFor } from '../run/limiterFor.js';
 import { startSandboxPanel } from '../run/sandboxPanel.js';
 import { BatchProgress, formatTotals } from '../terminal/batchProgress.js';
 import type { CliContext } from './context.js';
@@ -22,6 +23,8 @@ interface BatchArgs {
   grace?: string;
   timeout?: string;
   sandbox: boolean;
+  rpm?: string;
+  'model-rpm'?: string;
   json: boolean;
 }
 
@@ -43,6 +46,8 @@ export function batchCommand(ctx: CliContext): CommandModule<object, BatchArgs> 
         .option('rounds', { type: 'string', default: '2', describe: 'Vote rounds per chunk: 1 or 2' })
         .option('grace', { type: 'string', describe: 'Straggler grace in ms (-1: wait for all)' })
         .option('timeout', { type: 'string', describe: 'Per-call timeout in ms' })
+        .option('rpm', { type: 'string', describe: 'Requests per minute for the whole account (default: 20 for OpenRouter :free models, else learned from 429s)' })
+        .option('model-rpm', { type: 'string', describe: 'Requests per minute for each model' })
         .option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' })
         .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON' }) as Argv<BatchArgs>,
     handler: async (args) => {
@@ -54,6 +59,8 @@ export function batchCommand(ctx: CliContext): CommandModule<object, BatchArgs> 
       const quorum = integerFlag('--quorum', args.quorum, { min: 1 });
       const graceMs = integerFlag('--grace', args.grace, { min: 0, allow: [-1] });
       const timeoutMs = integerFlag('--timeout', args.timeout, { min: 1 });
+      const rpm = integerFlag('--rpm', args.rpm, { min: 1 });
+      const modelRpm = integerFlag('--model-rpm', args['model-rpm'], { min: 1 });
       const rounds = integerFlag('--rounds', args.rounds, { min: 1 });
       if (rounds !== 1 && rounds !== 2) throw new UsageError(`Expected --rounds to be 1 or 2, got ${rounds}`);
       if (args.sandbox && args.panel) throw new UsageError('--sandbox runs its own simulated panel; drop --panel, or drop --sandbox to use your panel');
@@ -72,6 +79,7 @@ export function batchCommand(ctx: CliContext): CommandModule<object, BatchArgs> 
           env,
           rounds,
           resume: args.resume,
+          limiter: limiterFor(panel, { ...(rpm !== undefined && { rpm }), ...(modelRpm !== undefined && { modelRpm }) }),
           signal: ctx.signal,
           ...(chunkTokens !== undefined && { chunkTokens }),
           ...(overlapTokens !== undefined && { overlapTokens }),
@@ -91,7 +99,7 @@ export function batchCommand(ctx: CliContext): CommandModule<object, BatchArgs> 
           },
         });
         progress?.close();
-        const resumeHint = `quorum ${[...ctx.argv.filter((a) => a !== '--resume'), '--resume'].map(shellQuote).join(' ')}`;
+        const resumeHint = `quorum ${[...(ctx.argv ?? []).filter((a) => a !== '--resume'), '--resume'].map(shellQuote).join(' ')}`;
         if (result.outcome === 'interrupted') ctx.stderr.write(`Interrupted: in-flight chunks were cancelled and nothing half-written was kept.\nResume with: ${resumeHint}\n`);
         if (result.outcome === 'stopped') ctx.stderr.write(`Stopped: ${result.message}\nResume with: ${resumeHint}\n`);
         if (result.outcome === 'nothing-to-do') ctx.stderr.write(`${result.message}\n`);

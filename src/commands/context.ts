@@ -8,5 +8,5 @@ export interface CliContext {
   /** Set by the command that ran. */
   exitCode: number;
   /** The arguments the CLI was run with, for messages like "resume with: …". */
-  argv: readonly string[];
+  argv?: readonly string[];
 }

@@ -4,6 +4,7 @@
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ModelCallError, redact } from '../errors.js';
+import type { RateLimitHeaders } from './call.js';
 
 /** Longest message a failure carries: it ends up on one terminal line and in artifacts. */
 export const MAX_MESSAGE_LENGTH = 300;
@@ -105,6 +106,39 @@ export function retryAfterMsFrom(headers: Headers | undefined, now: number = Dat
   return undefined;
 }
 
+/** The first header among `names` that holds a whole number ≥ 0. */
+function countHeader(headers: Headers, names: readonly string[]): number | undefined {
+  for (const name of names) {
+    const value = headers.get(name)?.trim();
+    if (value && /^\d+$/.test(value)) return Number(value);
+  }
+  return undefined;
+}
+
+/**
+ * A response's rate-limit headers: `X-RateLimit-Limit`, `-Remaining` and `-Reset` (OpenRouter;
+ * the reset as epoch ms, epoch s or seconds from now), else OpenAI's `-Requests` variants (the
+ * reset as a duration, "1m30s"). Undefined when none is present, so answers without them stay
+ * unchanged.
+ */
+export function rateLimitFrom(headers: Headers | undefined, now: number = Date.now()): RateLimitHeaders | undefined {
+  if (!headers) return undefined;
+  const out: RateLimitHeaders = {};
+  const limit = countHeader(headers, ['x-ratelimit-limit', 'x-ratelimit-limit-requests']);
+  const remaining = countHeader(headers, ['x-ratelimit-remaining', 'x-ratelimit-remaining-requests']);
+  if (limit !== undefined) out.limit = limit;
+  if (remaining !== undefined) out.remaining = remaining;
+  for (const name of ['x-ratelimit-reset', 'x-ratelimit-reset-requests']) {
+    const value = headers.get(name);
+    const wait = value === null ? undefined : waitFromHeader(name, value, now);
+    if (wait !== undefined && Number.isFinite(wait)) {
+      out.resetAtMs = Math.round(now + Math.max(0, wait));
+      break;
+    }
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /** The provider's own words from an error body (`{error:{message, metadata}}`), if any. */
 function providerDetail(error: unknown, fallback: string): string {
   const message = messageOf(error);
@@ -128,9 +162,16 @@ function fromAPIError(err: APIError, make: Make, now: number): ModelCallError {
   // Without a JSON body the SDK's message is "<status> <raw body text>".
   const detail = providerDetail(err.error, err.message.replace(new RegExp(`^${status}\\s*`), '') || 'no body');
   const retryAfterMs = retryAfterMsFrom(err.headers, now);
-  if (status === 401 || status === 403) return make('auth', `HTTP ${status}: ${detail}`, status);
-  if (status === 429) return make('rate_limited', `HTTP 429: ${detail}`, status, retryAfterMs);
-  return make('http', `HTTP ${status}: ${detail}`, status, status >= 500 ? retryAfterMs : undefined);
+  const error =
+    status === 401 || status === 403
+      ? make('auth', `HTTP ${status}: ${detail}`, status)
+      : status === 429
+        ? make('rate_limited', `HTTP 429: ${detail}`, status, retryAfterMs)
+        : make('http', `HTTP ${status}: ${detail}`, status, status >= 500 ? retryAfterMs : undefined);
+  // A 429's headers are what the rate limiter learns the server's limit and reset from.
+  const rateLimit = rateLimitFrom(err.headers, now);
+  if (rateLimit) error.rateLimit = rateLimit;
+  return error;
 }
 
 type Make = (kind: ModelCallError['kind'], message: string, status?: number, retryAfterMs?: number) => ModelCallError;
@@ -139,7 +180,8 @@ type Make = (kind: ModelCallError['kind'], message: string, status?: number, ret
  * Classifies a failed model call into a {@link ModelCallError} with a DESIGN.md kind.
  *
  * - `APIError` 401/403 → `auth`; 429 → `rate_limited` (with `retryAfterMs` from the headers);
- *   other statuses → `http` (5xx keep `retryAfterMs` when the server sent one);
+ *   other statuses → `http` (5xx keep `retryAfterMs` when the server sent one); any
+ *   `X-RateLimit-*` headers go to `rateLimit` (see {@link rateLimitFrom});
  *   an error event inside a stream (no status) → `http`.
  * - `APIConnectionTimeoutError`, `TimeoutError`, transport timeout codes → `timeout`.
  * - `APIUserAbortError`, `AbortError` → `cancelled`.
@@ -157,7 +199,10 @@ export function classifyError(err: unknown, secrets: readonly string[] = [], now
 
   if (err instanceof ModelCallError) {
     const message = oneLine(err.message, secrets);
-    return message === err.message ? err : new ModelCallError(err.kind, message, err.status, err.retryAfterMs);
+    if (message === err.message) return err;
+    const redacted = new ModelCallError(err.kind, message, err.status, err.retryAfterMs);
+    if (err.rateLimit) redacted.rateLimit = err.rateLimit;
+    return redacted;
   }
   if (err instanceof APIUserAbortError) return make('cancelled', 'Request cancelled');
   if (err instanceof APIConnectionTimeoutError) return make('timeout', 'Request timed out');

@@ -6,8 +6,8 @@
 import OpenAI from 'openai';
 import { ModelCallError } from '../errors.js';
 import type { PanelMember, Usage } from '../types.js';
-import type { CallHooks, ModelCall, RawAnswer } from './call.js';
-import { classifyError } from './classify.js';
+import type { CallHooks, ModelCall, RateLimitHeaders, RawAnswer } from './call.js';
+import { classifyError, rateLimitFrom } from './classify.js';
 import { buildMessages } from './prompt.js';
 
 export interface OpenAICallOptions {
@@ -33,6 +33,10 @@ const SDK_TIMEOUT_MS = 24 * 60 * 60 * 1000;
  *
  * Rejections are always {@link ModelCallError}s whose message never contains the key: a
  * missing key is `auth` naming the variable; the rest goes through {@link classifyError}.
+ *
+ * `X-RateLimit-*` headers, when the response carries them, come back as `rateLimit` on the
+ * answer, or on the error when the call failed after the headers arrived (an error status, a
+ * stream that broke): the shared rate limiter learns from both.
  */
 export function createOpenAICall(opts: OpenAICallOptions = {}): ModelCall {
   const env = opts.env ?? process.env;
@@ -74,17 +78,36 @@ export function createOpenAICall(opts: OpenAICallOptions = {}): ModelCall {
       ...(member.temperature !== undefined ? { temperature: member.temperature } : {}),
       ...(member.maxTokens !== undefined ? { max_tokens: member.maxTokens } : {}),
     };
+    // Filled in once the response headers arrive, so a failure after them still reports them.
+    const seen: Seen = {};
     try {
-      return stream ? await streamed(client, params, hooks) : await unary(client, params, hooks);
+      return stream ? await streamed(client, params, hooks, seen) : await unary(client, params, hooks, seen);
     } catch (err) {
       // The SDK ends an aborted stream quietly or with assorted errors: the signal is the truth.
       if (hooks.signal.aborted) throw new ModelCallError('cancelled', 'Request cancelled');
-      throw classifyError(err, [apiKey]);
+      const error = classifyError(err, [apiKey]);
+      if (seen.rateLimit && !error.rateLimit) error.rateLimit = seen.rateLimit;
+      throw error;
     }
   };
 }
 
 type Params = Omit<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, 'stream'>;
+
+/** What the response's headers said, kept for the error path. */
+interface Seen {
+  rateLimit?: RateLimitHeaders;
+}
+
+/**
+ * Reads the rate-limit headers as soon as they arrive: `asResponse()` resolves on the headers
+ * without reading the body, so a body that then breaks (truncated, malformed) still reports them.
+ * An error status rejects here already, as the SDK's APIError.
+ */
+function noteHeaders(seen: Seen, response: Response): void {
+  const rateLimit = rateLimitFrom(response.headers);
+  if (rateLimit) seen.rateLimit = rateLimit;
+}
 
 interface ProviderUsage {
   prompt_tokens?: unknown;
@@ -110,7 +133,7 @@ function embeddedError(body: unknown): ModelCallError | undefined {
   return new ModelCallError('http', `Provider error: ${message}`, typeof code === 'number' ? code : undefined);
 }
 
-function finish(text: string, finishReason: string | undefined, usage: Usage, responseId: string | undefined): RawAnswer {
+function finish(text: string, finishReason: string | undefined, usage: Usage, responseId: string | undefined, seen: Seen): RawAnswer {
   if (text.trim() === '') {
     throw new ModelCallError('empty', `Model returned no content${finishReason ? ` (finish_reason: ${finishReason})` : ''}`);
   }
@@ -119,14 +142,14 @@ function finish(text: string, finishReason: string | undefined, usage: Usage, re
     usage,
     ...(finishReason !== undefined ? { finishReason } : {}),
     ...(responseId !== undefined ? { responseId } : {}),
+    ...(seen.rateLimit !== undefined ? { rateLimit: seen.rateLimit } : {}),
   };
 }
 
-async function streamed(client: OpenAI, params: Params, hooks: CallHooks): Promise<RawAnswer> {
-  const stream = await client.chat.completions.create(
-    { ...params, stream: true, stream_options: { include_usage: true } },
-    { signal: hooks.signal },
-  );
+async function streamed(client: OpenAI, params: Params, hooks: CallHooks, seen: Seen): Promise<RawAnswer> {
+  const pending = client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal: hooks.signal });
+  noteHeaders(seen, await pending.asResponse());
+  const stream = await pending;
   let text = '';
   let finishReason: string | undefined;
   let responseId: string | undefined;
@@ -159,11 +182,13 @@ async function streamed(client: OpenAI, params: Params, hooks: CallHooks): Promi
   if ((finishReason as string) === 'error') {
     throw new ModelCallError('http', 'Provider reported finish_reason "error" mid-stream');
   }
-  return finish(text, finishReason, usage, responseId);
+  return finish(text, finishReason, usage, responseId, seen);
 }
 
-async function unary(client: OpenAI, params: Params, hooks: CallHooks): Promise<RawAnswer> {
-  const body: unknown = await client.chat.completions.create({ ...params, stream: false }, { signal: hooks.signal });
+async function unary(client: OpenAI, params: Params, hooks: CallHooks, seen: Seen): Promise<RawAnswer> {
+  const pending = client.chat.completions.create({ ...params, stream: false }, { signal: hooks.signal });
+  noteHeaders(seen, await pending.asResponse());
+  const body: unknown = await pending;
   // A JSON-less 200 reaches us as a string: the SDK only parses bodies labelled JSON.
   if (body === null || typeof body !== 'object') {
     throw new ModelCallError('malformed', `Unreadable response: expected a JSON chat completion, got ${body === null ? 'null' : typeof body}`);
@@ -179,5 +204,5 @@ async function unary(client: OpenAI, params: Params, hooks: CallHooks): Promise<
   const content = choice.message?.content;
   const text = typeof content === 'string' ? content : '';
   if (text.length > 0) hooks.onFirstToken?.();
-  return finish(text, choice.finish_reason ?? undefined, toUsage(completion.usage as ProviderUsage | undefined), completion.id || undefined);
+  return finish(text, choice.finish_reason ?? undefined, toUsage(completion.usage as ProviderUsage | undefined), completion.id || undefined, seen);
 }

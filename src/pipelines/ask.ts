@@ -1,4 +1,5 @@
 import { type Observable, type SchedulerLike, asyncScheduler, defer, of, tap } from 'rxjs';
+import type { RateLimiter } from '../batch/rateLimiter.js';
 import type { Candidate } from '../claims/candidates.js';
 import { defaultMinResponders, defaultQuorum } from '../claims/quorumRules.js';
 import type { ModelCall } from '../models/call.js';
@@ -57,6 +58,8 @@ export interface AskOptions {
    */
   synthesize?: { model?: string };
   observer?: AskObserver;
+  /** One limiter shared by every call (a batch shares it across chunks). */
+  limiter?: RateLimiter;
   scheduler?: SchedulerLike;
 }
 
@@ -79,7 +82,7 @@ export function askPipeline(request: ModelRequest, options: AskOptions): Observa
         if (!streaming) observer.firstToken?.(member, round);
         streaming = true;
       };
-      return portCall(member, () => abortable((signal) => call(member, req, { signal, onFirstToken })), { retry: options.retry ?? panel.retry, scheduler });
+      return portCall(member, () => abortable((signal) => call(member, req, { signal, onFirstToken })), { retry: options.retry ?? panel.retry, scheduler, ...(options.limiter && { limiter: options.limiter }) });
     });
   const chair = (result: ConsensusResult): PanelMember => {
     const model = options.synthesize?.model;
@@ -90,7 +93,7 @@ export function askPipeline(request: ModelRequest, options: AskOptions): Observa
   const callChair = (member: PanelMember, req: ModelRequest) =>
     defer(() => {
       observer.chairStarted?.(member);
-      return portCall(member, () => abortable((signal) => call(member, req, { signal })), { retry: options.retry ?? panel.retry, scheduler });
+      return portCall(member, () => abortable((signal) => call(member, req, { signal })), { retry: options.retry ?? panel.retry, scheduler, ...(options.limiter && { limiter: options.limiter }) });
     }).pipe(tap((outcome) => observer.chairFinished?.(outcome)));
   const withChair = <G extends GatheredVotes>(gathered: Observable<G>): Observable<G | (G & { synthesis: Synthesis })> =>
     options.synthesize ? gathered.pipe(synthesize<G>({ request, chair, callPort: callChair })) : gathered;

@@ -32,6 +32,8 @@ export interface RunRecorderOptions {
   parentSpan?: Span;
   /** The batch the run belongs to (the `batchid` extension of its events). */
   batchId?: string;
+  /** Earlier runs on an earlier version of the same input (`quorum watch`): this run replaces them. */
+  supersedes?: string[];
   now?: () => Date;
 }
 
@@ -80,6 +82,7 @@ export class RunRecorder {
       timeoutMs: o.panel.timeoutMs,
       rounds: o.rounds,
       ...(o.replayOf && { replayOf: o.replayOf }),
+      ...(o.supersedes?.length && { supersedes: o.supersedes }),
     });
   }
 
@@ -294,6 +297,7 @@ export class RunRecorder {
         finishedAt: new Date().toISOString(),
         sandbox: this.o.sandbox,
         ...(this.o.replayOf && { replayOf: this.o.replayOf }),
+        ...(this.o.supersedes?.length && { supersedes: this.o.supersedes }),
         ...(gathered.synthesis && { synthesis: gathered.synthesis }),
       };
       writeJsonAtomicSync(join(this.runDir, 'consensus.json'), document);

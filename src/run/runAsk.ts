@@ -2,6 +2,7 @@ import type { Span } from '@opentelemetry/api';
 import { type Observable, catchError, defer, finalize, map } from 'rxjs';
 import { defaultMinResponders, defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
 import { UsageError } from '../errors.js';
+import type { RateLimiter } from '../batch/rateLimiter.js';
 import type { ModelCall } from '../models/call.js';
 import { createOpenAICall } from '../models/openaiCall.js';
 import { askPipeline, type Round } from '../pipelines/ask.js';
@@ -35,6 +36,8 @@ export interface RunAskOptions {
   /** The model call; defaults to the OpenAI SDK against each member's endpoint. */
   call?: ModelCall;
   retry?: RetryBackoffOptions;
+  /** Paces every call; a batch shares one across its chunks. */
+  limiter?: RateLimiter;
   runId?: string;
 }
 
@@ -54,6 +57,8 @@ export interface AskRunContext {
   parentSpan?: Span;
   chunk?: { source: string; id: string };
   batchId?: string;
+  /** Earlier runs this one replaces (a changed file under `quorum watch`). */
+  supersedes?: string[];
 }
 
 /**
@@ -83,6 +88,7 @@ export function askRun(o: RunAskOptions, ctx: AskRunContext): Observable<RunAskR
       ...(ctx.chunk && { chunk: ctx.chunk }),
       ...(ctx.parentSpan && { parentSpan: ctx.parentSpan }),
       ...(ctx.batchId && { batchId: ctx.batchId }),
+      ...(ctx.supersedes && { supersedes: ctx.supersedes }),
     });
     // Set once the run ended either way, so unsubscription after that is not an interruption.
     let ended = false;
@@ -94,6 +100,7 @@ export function askRun(o: RunAskOptions, ctx: AskRunContext): Observable<RunAskR
       rounds,
       maxCandidates: o.maxCandidates,
       ...(o.retry && { retry: o.retry }),
+      ...(o.limiter && { limiter: o.limiter }),
       ...(o.synthesize && { synthesize: o.synthesize }),
       observer: recorder.observer(o.live),
     }).pipe(

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { type Observable, catchError, map, of } from 'rxjs';
 import { BatchLedger, type BatchIdentity } from '../batch/ledger.js';
+import { QuotaExhaustedError, type RateLimiter } from '../batch/rateLimiter.js';
 import { type Chunk, chunkFile, SkipFile } from '../batch/chunker.js';
 import { resolveInputs } from '../batch/inputs.js';
 import { defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
@@ -37,6 +38,8 @@ export interface RunBatchOptions {
   signal?: AbortSignal;
   call?: ModelCall;
   retry?: RetryBackoffOptions;
+  /** Paces every call of every chunk; a spent quota stops the batch (resumable). */
+  limiter?: RateLimiter;
   /** Called once the number of chunks is known (before the first model call). */
   onStart?: (info: { batchId: string; chunks: number; resumed: boolean; alreadyDone: number }) => void;
   /** Called for every chunk as it ends (or is skipped). */
@@ -71,8 +74,13 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
   const quorum = validateQuorum(o.quorum ?? o.panel.quorum ?? defaultQuorum(n), n);
   const rounds = o.rounds ?? 2;
   const { files } = await resolveInputs(o.patterns, { cwd });
-  // Validates the chunk options before anything is written.
-  chunkFile(resolve(cwd, files[0]!), { source: files[0]!, maxTokens: chunkTokens, overlapTokens });
+  try {
+    // Validates the chunk options before anything is written.
+    chunkFile(resolve(cwd, files[0]!), { source: files[0]!, maxTokens: chunkTokens, overlapTokens });
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(`Bad --chunk-tokens / --overlap: ${error.message}`);
+    throw error;
+  }
 
   const identity: BatchIdentity = { query: o.query, files, chunkTokens, overlapTokens, panel: o.panel.members.map(({ port, model }) => ({ port, model })), quorum, rounds };
   const ledger = o.resume ? await BatchLedger.resume(o.out, identity) : BatchLedger.create(o.out, newRunId(), identity);
@@ -131,6 +139,7 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
         ...(o.sandbox && { sandbox: true }),
         ...(o.call && { call: o.call }),
         ...(o.retry && { retry: o.retry }),
+        ...(o.limiter && { limiter: o.limiter }),
       },
       { sinks, parentSpan: span, chunk: { source: chunk.source, id: chunk.id }, batchId },
     ).pipe(
@@ -213,7 +222,7 @@ function count(t: BatchTotals, r: ChunkReport): void {
 
 /** Errors that end the whole batch rather than one chunk: a spent quota must not become a storm of failures. */
 function isFatal(error: unknown): boolean {
-  return error instanceof Error && error.name === 'QuotaExhaustedError';
+  return error instanceof QuotaExhaustedError;
 }
 
 async function closeAll(sinks: RunSinks, ledger: BatchLedger): Promise<void> {

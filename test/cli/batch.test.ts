@@ -122,6 +122,21 @@ describe('quorum batch', () => {
     expect(consensusDocs(out)).toHaveLength(0);
   });
 
+  it('paces calls under the server rate limit so 429s stay rare', async () => {
+    const scenario = { ...panelScenario(), rateLimit: { requests: 24, windowMs: 1000 } };
+    server = await startSandboxServer({ scenario });
+    const dir = tempDir('quorum-rate-');
+    const root = specs(dir, 6);
+    const out = join(dir, 'artifacts');
+    const run = await runCli(['batch', root, '--query', 'Q?', '--panel', writePanel(dir, server.baseURL, scenario), '--out', out, '--chunk-tokens', '120', '--rounds', '1', '--concurrency', '3', '--json'], ENV);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.consensus).toBe(summary.chunks);
+    const limited = server.requests.filter((r) => r.status === 429).length;
+    // Only the first burst, before any X-RateLimit header was seen, may run into the limit.
+    expect(limited / server.requests.length).toBeLessThanOrEqual(0.1);
+  });
+
   const bad: [string, string[], RegExp][] = [
     ['a path that matches nothing', ['batch', 'nope/*.md', '--query', 'Q?'], /No file matches "nope\/\*\.md"/],
     ['a missing --query', ['batch', '.'], /--query/],
@@ -137,4 +152,12 @@ describe('quorum batch', () => {
       expect(existsSync(join(out, 'runs'))).toBe(false);
     });
   }
+});
+
+describe('quorum batch chunk options', () => {
+  it('an overlap larger than half the chunk budget is exit 2, not a crash', async () => {
+    const run = await runCli(['batch', 'README.md', '--query', 'Q?', '--overlap', '1000', '--sandbox', '--out', join(tempDir(), 'a')], {});
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^Error: Bad --chunk-tokens \/ --overlap: /);
+  });
 });

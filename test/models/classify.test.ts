@@ -10,7 +10,7 @@ import {
 } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { ModelCallError } from '../../src/errors.js';
-import { classifyError, MAX_MESSAGE_LENGTH, retryAfterMsFrom } from '../../src/models/classify.js';
+import { classifyError, MAX_MESSAGE_LENGTH, rateLimitFrom, retryAfterMsFrom } from '../../src/models/classify.js';
 
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
 const KEY = 'or-secret-key-material-123';
@@ -152,5 +152,44 @@ describe('classifyError: messages', () => {
     expect(message).not.toMatch(/\n/);
     expect(message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
     expect(message).not.toContain(KEY.slice(0, 8));
+  });
+});
+
+describe('rateLimitFrom', () => {
+  it('reads OpenRouter X-RateLimit-* headers, the reset as epoch ms', () => {
+    const headers = new Headers({ 'X-RateLimit-Limit': '20', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(NOW + 42_000) });
+    expect(rateLimitFrom(headers, NOW)).toEqual({ limit: 20, remaining: 0, resetAtMs: NOW + 42_000 });
+  });
+
+  it('reads a reset given as epoch seconds or as seconds from now', () => {
+    expect(rateLimitFrom(new Headers({ 'x-ratelimit-reset': String(NOW / 1000 + 30) }), NOW)).toEqual({ resetAtMs: NOW + 30_000 });
+    expect(rateLimitFrom(new Headers({ 'x-ratelimit-reset': '12' }), NOW)).toEqual({ resetAtMs: NOW + 12_000 });
+  });
+
+  it("falls back to OpenAI's -requests headers, the reset as a duration", () => {
+    const headers = new Headers({ 'x-ratelimit-limit-requests': '500', 'x-ratelimit-remaining-requests': '499', 'x-ratelimit-reset-requests': '1m30s' });
+    expect(rateLimitFrom(headers, NOW)).toEqual({ limit: 500, remaining: 499, resetAtMs: NOW + 90_000 });
+  });
+
+  it('is undefined without rate-limit headers, and skips values that are not counts', () => {
+    expect(rateLimitFrom(new Headers({ 'content-type': 'application/json' }), NOW)).toBeUndefined();
+    expect(rateLimitFrom(undefined, NOW)).toBeUndefined();
+    expect(rateLimitFrom(new Headers({ 'x-ratelimit-limit': 'lots', 'x-ratelimit-remaining': '-1', 'x-ratelimit-reset': 'soon' }), NOW)).toBeUndefined();
+  });
+
+  it('puts the headers of a 429 on the classified error', () => {
+    const err = httpError(429, { error: { message: 'Rate limit exceeded: free-models-per-day' } }, {
+      'x-ratelimit-limit': '50',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': String(NOW + 6 * 3600_000),
+    });
+    const out = classifyError(err, [], NOW);
+    expect(out).toMatchObject({ kind: 'rate_limited', retryAfterMs: 6 * 3600_000, rateLimit: { limit: 50, remaining: 0, resetAtMs: NOW + 6 * 3600_000 } });
+  });
+
+  it('keeps rateLimit when it redacts a ModelCallError', () => {
+    const original = new ModelCallError('http', `bad key ${KEY}`, 500);
+    original.rateLimit = { remaining: 3 };
+    expect(classifyError(original, [KEY]).rateLimit).toEqual({ remaining: 3 });
   });
 });

@@ -189,3 +189,38 @@ describe('createOpenAICall: the key stays secret', () => {
     }
   });
 });
+
+describe.each([true, false])('createOpenAICall: rate-limit headers (stream: %s)', (stream) => {
+  let limited: SandboxServer;
+  beforeAll(async () => {
+    limited = await startSandboxServer({
+      scenario: {
+        rateLimit: { requests: 2, windowMs: 60_000 },
+        models: [{ model: 'acme/ok', answer: ANSWER }, { model: 'fault/truncated', fault: 'truncated', answer: ANSWER }],
+      },
+    });
+  });
+  afterAll(async () => {
+    await limited.close();
+  });
+
+  it('returns the X-RateLimit-* headers with the answer, and on the error of a 429', async () => {
+    const call = createOpenAICall({ env, stream });
+    const at = { ...member('acme/ok'), baseURL: limited.baseURL };
+    const before = Date.now();
+    const answer = await call(at, REQUEST, hooks());
+    expect(answer.rateLimit).toEqual({ limit: 2, remaining: 1, resetAtMs: expect.any(Number) });
+    const resetAtMs = answer.rateLimit?.resetAtMs ?? 0;
+    expect(resetAtMs).toBeGreaterThanOrEqual(before + 59_000);
+    expect(resetAtMs).toBeLessThanOrEqual(Date.now() + 60_000);
+
+    // The second request of the window is the truncated one: its headers come before the fault.
+    const broken = await failure(call({ ...at, model: 'fault/truncated' }, REQUEST, hooks()));
+    expect(broken.kind).toBe('network');
+    expect(broken.rateLimit).toEqual({ limit: 2, remaining: 0, resetAtMs });
+
+    const err = await failure(call(at, REQUEST, hooks()));
+    expect(err).toMatchObject({ kind: 'rate_limited', status: 429, rateLimit: { limit: 2, remaining: 0, resetAtMs } });
+    expect(err.retryAfterMs).toBeGreaterThan(50_000);
+  });
+});
