@@ -137,6 +137,21 @@ describe('quorum batch', () => {
     expect(limited / server.requests.length).toBeLessThanOrEqual(0.1);
   });
 
+  it('a daily quota that runs out stops the batch cleanly with how to resume, not a storm of failures', async () => {
+    const scenario = panelScenario(Array.from({ length: 8 }, () => ({ fault: 'rate_limit' as const, retryAfterS: 6 * 3600 })));
+    server = await startSandboxServer({ scenario });
+    const dir = tempDir('quorum-quota-');
+    const root = specs(dir, 10);
+    const out = join(dir, 'artifacts');
+    const run = await runCli(['batch', root, '--query', 'Q?', '--panel', writePanel(dir, server.baseURL, scenario), '--out', out, '--chunk-tokens', '120', '--rounds', '1'], ENV);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/Stopped: The provider's request quota is used up .*--resume/);
+    expect(run.stderr).toMatch(/Resume with: quorum batch .* --resume/);
+    // The first calls learn the quota is gone; nothing keeps hammering the server after that.
+    expect(server.requests.length).toBeLessThanOrEqual(3 * 8);
+    expect(consensusDocs(out)).toHaveLength(0);
+  });
+
   const bad: [string, string[], RegExp][] = [
     ['a path that matches nothing', ['batch', 'nope/*.md', '--query', 'Q?'], /No file matches "nope\/\*\.md"/],
     ['a missing --query', ['batch', '.'], /--query/],
