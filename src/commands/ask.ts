@@ -1,15 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
-import { defaultPanel, loadPanel } from '../panel/loadPanel.js';
 import { plannedCalls, quotaWarningFor } from '../panel/quota.js';
-import { integerFlag } from '../run/parseOptions.js';
 import { readContext } from '../run/readContext.js';
-import { resolveApiKeys } from '../run/apiKeys.js';
 import { runAsk } from '../run/runAsk.js';
-import { startSandboxPanel } from '../run/sandboxPanel.js';
 import { LiveView } from '../terminal/liveView.js';
 import { formatResult } from '../terminal/printResult.js';
 import type { CliContext } from './context.js';
+import { setUpRun } from './panelSetup.js';
 
 interface AskArgs {
   query: string;
@@ -45,19 +42,10 @@ export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
     handler: async (args) => {
       const query = String(args.query ?? '').trim();
       if (query === '') throw new UsageError('The query is empty; ask a question, e.g. quorum ask "What are the key concepts in these specs?"');
-      const timeoutMs = integerFlag('--timeout', args.timeout, { min: 1 });
-      const graceMs = integerFlag('--grace', args.grace, { min: 0, allow: [-1] });
-      const quorum = integerFlag('--quorum', args.quorum, { min: 1 });
-      const rounds = integerFlag('--rounds', args.rounds, { min: 1 });
-      if (rounds !== 1 && rounds !== 2) throw new UsageError(`Expected --rounds to be 1 or 2, got ${rounds}`);
-      if (args.sandbox && args.panel) throw new UsageError('--sandbox runs its own simulated panel; drop --panel, or drop --sandbox to use your panel');
       const context = args.context !== undefined ? readContext(args.context) : undefined;
-
-      const sandbox = args.sandbox ? await startSandboxPanel() : undefined;
+      const setup = await setUpRun(args, ctx);
+      const { panel, env, sandbox, rounds } = setup;
       try {
-        let panel = sandbox?.panel ?? (args.panel ? loadPanel(args.panel, ctx.env) : defaultPanel(ctx.env));
-        if (timeoutMs !== undefined) panel = { ...panel, timeoutMs, members: panel.members.map((m) => ({ ...m, timeoutMs })) };
-        const env = sandbox ? { ...ctx.env, ...sandbox.env } : resolveApiKeys(panel, ctx.env);
         if (!sandbox) {
           const planned = plannedCalls(panel, { rounds, synthesize: args.synthesize !== undefined });
           const warning = await quotaWarningFor(panel, env, planned, { signal: ctx.signal });
@@ -69,8 +57,8 @@ export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
           request: { query, ...(context && { context }) },
           panel,
           out: args.out,
-          quorum,
-          graceMs,
+          quorum: setup.quorum,
+          graceMs: setup.graceMs,
           rounds,
           ...(args.synthesize !== undefined && { synthesize: args.synthesize.trim() ? { model: args.synthesize.trim() } : {} }),
           env,
@@ -86,7 +74,7 @@ export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
         }
         ctx.exitCode = result.exitCode;
       } finally {
-        await sandbox?.close();
+        await setup.close();
       }
     },
   };

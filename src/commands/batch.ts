@@ -1,13 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
-import { defaultPanel, loadPanel } from '../panel/loadPanel.js';
-import { resolveApiKeys } from '../run/apiKeys.js';
 import { integerFlag } from '../run/parseOptions.js';
 import { runBatch } from '../run/runBatch.js';
 import { limiterFor } from '../run/limiterFor.js';
-import { startSandboxPanel } from '../run/sandboxPanel.js';
 import { BatchProgress, formatTotals } from '../terminal/batchProgress.js';
 import type { CliContext } from './context.js';
+import { setUpRun } from './panelSetup.js';
 
 interface BatchArgs {
   inputs: string[];
@@ -56,20 +54,11 @@ export function batchCommand(ctx: CliContext): CommandModule<object, BatchArgs> 
       const chunkTokens = integerFlag('--chunk-tokens', args['chunk-tokens'], { min: 50 });
       const overlapTokens = integerFlag('--overlap', args.overlap, { min: 0 });
       const concurrency = integerFlag('--concurrency', args.concurrency, { min: 1 });
-      const quorum = integerFlag('--quorum', args.quorum, { min: 1 });
-      const graceMs = integerFlag('--grace', args.grace, { min: 0, allow: [-1] });
-      const timeoutMs = integerFlag('--timeout', args.timeout, { min: 1 });
       const rpm = integerFlag('--rpm', args.rpm, { min: 1 });
       const modelRpm = integerFlag('--model-rpm', args['model-rpm'], { min: 1 });
-      const rounds = integerFlag('--rounds', args.rounds, { min: 1 });
-      if (rounds !== 1 && rounds !== 2) throw new UsageError(`Expected --rounds to be 1 or 2, got ${rounds}`);
-      if (args.sandbox && args.panel) throw new UsageError('--sandbox runs its own simulated panel; drop --panel, or drop --sandbox to use your panel');
-
-      const sandbox = args.sandbox ? await startSandboxPanel() : undefined;
+      const setup = await setUpRun(args, ctx);
+      const { panel, env, sandbox, rounds, quorum, graceMs } = setup;
       try {
-        let panel = sandbox?.panel ?? (args.panel ? loadPanel(args.panel, ctx.env) : defaultPanel(ctx.env));
-        if (timeoutMs !== undefined) panel = { ...panel, timeoutMs, members: panel.members.map((m) => ({ ...m, timeoutMs })) };
-        const env = sandbox ? { ...ctx.env, ...sandbox.env } : resolveApiKeys(panel, ctx.env);
         let progress: BatchProgress | undefined;
         const result = await runBatch({
           patterns: args.inputs.map(String),
@@ -107,7 +96,7 @@ export function batchCommand(ctx: CliContext): CommandModule<object, BatchArgs> 
         else ctx.stdout.write(`Batch ${result.batchId} ${result.outcome}:\n${formatTotals(result.totals, result.wallMs)}`);
         ctx.exitCode = result.exitCode;
       } finally {
-        await sandbox?.close();
+        await setup.close();
       }
     },
   };

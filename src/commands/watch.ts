@@ -1,12 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
-import { defaultPanel, loadPanel } from '../panel/loadPanel.js';
-import { resolveApiKeys } from '../run/apiKeys.js';
 import { integerFlag } from '../run/parseOptions.js';
 import { runWatch } from '../run/runWatch.js';
 import { limiterFor } from '../run/limiterFor.js';
-import { startSandboxPanel } from '../run/sandboxPanel.js';
 import type { CliContext } from './context.js';
+import { setUpRun } from './panelSetup.js';
 
 interface WatchArgs {
   dir: string;
@@ -44,18 +42,12 @@ export function watchCommand(ctx: CliContext): CommandModule<object, WatchArgs> 
     handler: async (args) => {
       const query = String(args.query ?? '').trim();
       if (query === '') throw new UsageError('Give the question with --query "…" (it is asked of every new or changed file)');
-      const quorum = integerFlag('--quorum', args.quorum, { min: 1 });
-      const graceMs = integerFlag('--grace', args.grace, { min: 0, allow: [-1] });
       const chunkTokens = integerFlag('--chunk-tokens', args['chunk-tokens'], { min: 50 });
       const rpm = integerFlag('--rpm', args.rpm, { min: 1 });
       const modelRpm = integerFlag('--model-rpm', args['model-rpm'], { min: 1 });
-      const rounds = integerFlag('--rounds', args.rounds, { min: 1 });
-      if (rounds !== 1 && rounds !== 2) throw new UsageError(`Expected --rounds to be 1 or 2, got ${rounds}`);
-      if (args.sandbox && args.panel) throw new UsageError('--sandbox runs its own simulated panel; drop --panel, or drop --sandbox to use your panel');
-      const sandbox = args.sandbox ? await startSandboxPanel() : undefined;
+      const setup = await setUpRun(args, ctx);
+      const { panel, env, sandbox, rounds, quorum, graceMs } = setup;
       try {
-        const panel = sandbox?.panel ?? (args.panel ? loadPanel(args.panel, ctx.env) : defaultPanel(ctx.env));
-        const env = sandbox ? { ...ctx.env, ...sandbox.env } : resolveApiKeys(panel, ctx.env);
         ctx.stderr.write(`Watching ${args.dir}${sandbox ? ' (SANDBOX: simulated models)' : ''}; Ctrl-C stops.\n`);
         const result = await runWatch({
           dir: String(args.dir),
@@ -84,7 +76,7 @@ export function watchCommand(ctx: CliContext): CommandModule<object, WatchArgs> 
         ctx.stderr.write('Stopped watching; every artifact is flushed.\n');
         ctx.exitCode = result.exitCode;
       } finally {
-        await sandbox?.close();
+        await setup.close();
       }
     },
   };

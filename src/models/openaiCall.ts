@@ -5,7 +5,7 @@
  */
 import OpenAI from 'openai';
 import { ModelCallError } from '../errors.js';
-import type { PanelMember, Usage } from '../types.js';
+import type { Usage } from '../types.js';
 import type { CallHooks, ModelCall, RateLimitHeaders, RawAnswer } from './call.js';
 import { classifyError, rateLimitFrom } from './classify.js';
 import { buildMessages } from './prompt.js';

@@ -3,19 +3,11 @@
  * built-in panel's eight free models, simulated. Every claim is about the sandbox itself, so
  * nobody mistakes a simulated answer for real knowledge.
  */
+import { DEFAULT_MEMBERS } from '../panel/defaultPanel.js';
 import type { Scenario, SandboxModel } from './scenario.js';
 
-/** The built-in panel's models, one per family, in port order. */
-export const SANDBOX_MODELS: readonly { readonly model: string; readonly family: string }[] = [
-  { model: 'meta-llama/llama-3.3-70b-instruct:free', family: 'meta' },
-  { model: 'deepseek/deepseek-chat-v3-0324:free', family: 'deepseek' },
-  { model: 'google/gemma-3-27b-it:free', family: 'google' },
-  { model: 'mistralai/mistral-small-3.2-24b-instruct:free', family: 'mistral' },
-  { model: 'qwen/qwen3-235b-a22b:free', family: 'qwen' },
-  { model: 'moonshotai/kimi-k2:free', family: 'moonshotai' },
-  { model: 'z-ai/glm-4.5-air:free', family: 'z-ai' },
-  { model: 'openai/gpt-oss-20b:free', family: 'openai' },
-];
+/** The built-in panel's models, one per family, in port order: the sandbox simulates exactly them. */
+export const SANDBOX_MODELS: readonly { readonly model: string; readonly family: string }[] = DEFAULT_MEMBERS;
 
 /**
  * Claims most of the simulated panel makes (each by at least 6 of 8 models), so a default
