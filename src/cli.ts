@@ -7,7 +7,9 @@ import { batchCommand } from './commands/batch.js';
 import { panelCommand } from './commands/panel.js';
 import type { CliContext } from './commands/context.js';
 import { replayCommand } from './commands/replay.js';
+import { reportCommand } from './commands/report.js';
 import { sandboxCommand } from './commands/sandbox.js';
+import { sqlCommand } from './commands/sql.js';
 import { watchCommand } from './commands/watch.js';
 import { UsageError, redact } from './errors.js';
 
@@ -33,6 +35,8 @@ export async function main(argv: string[], io: Partial<CliContext> = {}): Promis
       .command(askCommand(ctx))
       .command(batchCommand(ctx))
       .command(replayCommand(ctx))
+      .command(reportCommand(ctx))
+      .command(sqlCommand(ctx))
       .command(panelCommand(ctx))
       .command(watchCommand(ctx))
       .command(sandboxCommand(ctx))

@@ -60,3 +60,4 @@ export { runBatch, type RunBatchOptions, type RunBatchResult } from './run/runBa
 export { runWatch, type RunWatchOptions } from './run/runWatch.js';
 export { chunkFile, chunkLines, chunkId, estimateTokens, SkipFile, type Chunk } from './batch/chunker.js';
 export { resolveInputs } from './batch/inputs.js';
+export { generateReport, type ReportOptions, type ReportResult, type ReportTarget } from './report/generate.js';

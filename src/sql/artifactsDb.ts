@@ -1,0 +1,333 @@
+import { existsSync, mkdtempSync, opendirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBExtractedStatements } from '@duckdb/node-api';
+import { UsageError } from '../errors.js';
+import { QUERIES_DIR, viewsSql } from './catalog.js';
+import { defaultCacheDir, syncSnapshot, type Snapshot } from './consensusSnapshot.js';
+import { isTypo, judgeStatement, precheck } from './readOnly.js';
+import { splitStatements, stripComments } from './statements.js';
+import { readResult, type SqlResult } from './values.js';
+
+export interface OpenArtifactsOptions {
+  /**
+   * `explicit` (default): read every file with the column types views.sql gives, which is
+   * faster and never depends on what the first lines happen to hold. `auto`: let DuckDB detect
+   * the columns from a sample instead (for the benchmark's comparison; a field missing from the
+   * sample then fails the views that read it, and a source with no file is not supported).
+   */
+  columns?: 'explicit' | 'auto';
+  /** Where views.sql lives; default the bundled `queries/`. */
+  queriesDir?: string;
+  /** DuckDB threads; default DuckDB's (one per core). */
+  threads?: number;
+  /**
+   * Folder for the compact copy of the runs' consensus.json files (see consensusSnapshot.ts);
+   * `false` reads every consensus.json directly. Default `defaultCacheDir()`.
+   */
+  cacheDir?: string | false;
+}
+
+/** One `CREATE VIEW` of views.sql, with the views and sources its body reads. */
+interface ViewDef {
+  name: string;
+  sql: string;
+  views: Set<string>;
+  sources: Set<string>;
+}
+
+/** views.sql's variables that hold a source's file or glob, by source. */
+const SOURCE_VARIABLES: Record<string, string> = {
+  events_file: 'events',
+  spans_file: 'spans',
+  blackboard_file: 'blackboard',
+  consensus_files: 'consensus',
+  responses_files: 'responses',
+  votes_files: 'votes',
+};
+
+/** Statements that list the catalog: every view is created for them, so none is missing. */
+const CATALOG = /\b(show\s+(all\s+)?tables|duckdb_views|duckdb_tables|duckdb_columns|information_schema|show_tables|sqlite_master|pg_catalog)\b/i;
+
+/** How to tell whether a source has any file yet (consensus with a cache: see `checkSources`). */
+const PRESENT: Record<string, (dir: string) => boolean> = {
+  events: (d) => isFile(join(d, 'cloudevents.jsonl')),
+  spans: (d) => isFile(join(d, 'traces.jsonl')),
+  blackboard: (d) => isFile(join(d, 'blackboard.jsonl')),
+  consensus: (d) => anyRun(d, (run) => isFile(join(run, 'consensus.json'))),
+  responses: (d) => anyRun(d, (run) => hasPortFile(join(run, 'responses'))),
+  votes: (d) => anyRun(d, (run) => hasPortFile(join(run, 'votes'))),
+};
+
+/**
+ * A read-only DuckDB session over one artifacts folder: an in-memory database (nothing is
+ * attached, so no query can write to the artifacts), with views.sql's views and DuckDB's
+ * configuration locked. Every statement given to `query` passes `precheck` and `judgeStatement`
+ * (src/sql/readOnly.ts) before it runs.
+ *
+ * Views are created when a query first names them (or a view that reads them), with the sources
+ * they read checked then: a view over a glob of many small files costs a directory walk to
+ * create, which a query that never reads it should not pay. A query that lists the catalog
+ * (SHOW TABLES, duckdb_views(), information_schema) gets every view.
+ */
+export class ArtifactsDb {
+  private closed = false;
+  private readonly created = new Set<string>();
+  private readonly checked = new Set<string>();
+  private readonly empty = new Set<string>();
+  private snapshot: Snapshot | undefined;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    /** Private scratch folder (DuckDB's spill space, the stand-in for missing sources); removed on close. */
+    private readonly scratch: string,
+    /** The artifacts folder, absolute. */
+    readonly artifacts: string,
+    private readonly setup: string[],
+    private readonly views: ViewDef[],
+    private readonly cacheDir: string | false,
+  ) {}
+
+  /**
+   * Opens a session over `dir`.
+   * @throws UsageError when `dir` is not an existing folder.
+   */
+  static async open(dir: string, options: OpenArtifactsOptions = {}): Promise<ArtifactsDb> {
+    const artifacts = resolve(dir);
+    if (!existsSync(artifacts)) throw new UsageError(`Artifacts folder ${dir} does not exist; run quorum ask first, or point --out at the folder your runs wrote`);
+    if (!statSync(artifacts).isDirectory()) throw new UsageError(`${dir} is not a folder; --out takes the artifacts folder (the one holding cloudevents.jsonl and runs/)`);
+    const text = viewsSql(options.queriesDir ?? QUERIES_DIR);
+    const { setup, views } = parseViews(options.columns === 'auto' ? autoDetectViews(text) : text);
+
+    const scratch = mkdtempSync(join(tmpdir(), 'quorum-sql-'));
+    writeFileSync(join(scratch, 'empty.json'), '');
+    let instance: DuckDBInstance | undefined;
+    try {
+      instance = await DuckDBInstance.create(':memory:', {
+        // Offline and self-contained: json is built in; nothing is fetched or loaded from disk.
+        autoinstall_known_extensions: 'false',
+        autoload_known_extensions: 'false',
+        // An in-memory database spills to ./.tmp by default, which may be the artifacts folder.
+        temp_directory: join(scratch, 'spill'),
+        ...(options.threads !== undefined && { threads: String(options.threads) }),
+      });
+      const connection = await instance.connect();
+      // From here on no statement can change a setting (profiling output, log paths, spill folder…).
+      await connection.run('SET lock_configuration = true');
+      return new ArtifactsDb(instance, connection, scratch, artifacts, setup, views, options.cacheDir ?? defaultCacheDir());
+    } catch (error) {
+      instance?.closeSync();
+      rmSync(scratch, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** Sources found to have no file yet (their views are empty), among those checked so far. */
+  get emptySources(): string[] {
+    return [...this.empty].sort();
+  }
+
+  /** The consensus snapshot used, once a query read the claims (undefined: none, or read directly). */
+  get consensusSnapshot(): Snapshot | undefined {
+    return this.snapshot;
+  }
+
+  /**
+   * Runs `sql` (one or more statements) and returns the last statement's rows. Each statement
+   * is checked before it runs; one that would write is refused, and nothing after it runs.
+   * @param source names the SQL in errors (the query name or file path).
+   * @throws UsageError for a refused statement or a DuckDB error (its message, on one line).
+   */
+  async query(sql: string, source = 'query'): Promise<SqlResult> {
+    if (this.closed) throw new Error('ArtifactsDb is closed');
+    const statements = splitStatements(sql);
+    if (statements.length === 0) throw new UsageError(`${source}: no SQL statement found`);
+    await this.prepareViews(sql);
+    let last: SqlResult = { columns: [], rows: [] };
+    for (const [i, text] of statements.entries()) {
+      const where = statements.length > 1 ? `${source}, statement ${i + 1}` : source;
+      // The text check comes before DuckDB parses anything (parsing IMPORT DATABASE already
+      // reads files); a word that starts no statement goes to the parser for its syntax error.
+      const first = precheck(text);
+      if (!first.ok && isTypo(text)) await this.extractOne(text, where);
+      if (!first.ok) throw refused(where, first.what);
+      const extracted = await this.extractOne(text, where);
+      const prepared = await extracted.prepare(0).catch((e: unknown) => {
+        throw new UsageError(`${where}: ${oneLine(e)}`);
+      });
+      try {
+        const verdict = await judgeStatement(prepared.statementType, text, (inner) => this.typeOf(inner, where));
+        if (!verdict.ok) throw refused(where, verdict.what);
+        const reader = await prepared.runAndReadAll().catch((e: unknown) => {
+          throw new UsageError(`${where}: ${oneLine(e)}`);
+        });
+        last = readResult(reader);
+      } finally {
+        prepared.destroySync();
+      }
+    }
+    return last;
+  }
+
+  /** Stops the running statement (Ctrl-C); it then fails with DuckDB's "Interrupted". */
+  interrupt(): void {
+    if (!this.closed) this.connection.interrupt();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connection.closeSync();
+    this.instance.closeSync();
+    rmSync(this.scratch, { recursive: true, force: true });
+  }
+
+  /** Creates the views `sql` names (and the views they read), after checking their sources. */
+  private async prepareViews(sql: string): Promise<void> {
+    const text = stripComments(sql);
+    const wanted = new Set(CATALOG.test(text) ? this.views.map((v) => v.name) : this.views.filter((v) => mentions(text, v.name)).map((v) => v.name));
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const v of this.views) {
+        if (!wanted.has(v.name)) continue;
+        for (const dep of v.views) if (!wanted.has(dep)) wanted.add(dep), (grew = true);
+      }
+    }
+    const todo = this.views.filter((v) => wanted.has(v.name) && !this.created.has(v.name));
+    if (todo.length === 0) return;
+    const sources = new Set(todo.flatMap((v) => [...v.sources]).filter((s) => !this.checked.has(s)));
+    await this.checkSources(sources);
+    try {
+      await this.connection.run(`SET VARIABLE artifacts = ${sqlString(this.artifacts)}`);
+      await this.connection.run(`SET VARIABLE empty_file = ${sqlString(join(this.scratch, 'empty.json'))}`);
+      await this.connection.run(`SET VARIABLE empty_sources = [${[...this.empty].map(sqlString).join(', ')}]::VARCHAR[]`);
+      if (this.snapshot) await this.connection.run(`SET VARIABLE consensus_snapshot = ${sqlString(this.snapshot.file)}`);
+      for (const statement of this.setup) await this.connection.run(statement);
+      for (const v of todo) {
+        await this.connection.run(v.sql);
+        this.created.add(v.name);
+      }
+    } catch (error) {
+      throw new UsageError(`Could not set up the views over ${this.artifacts}: ${oneLine(error)}`);
+    }
+  }
+
+  private async checkSources(sources: Set<string>): Promise<void> {
+    for (const source of sources) {
+      this.checked.add(source);
+      if (source === 'consensus' && this.cacheDir !== false) {
+        try {
+          this.snapshot = await syncSnapshot(this.artifacts, this.cacheDir);
+          if (!this.snapshot) this.empty.add(source);
+          continue;
+        } catch {
+          // The cache folder is unusable (read-only home, another writer stuck): read the files directly.
+        }
+      }
+      if (!PRESENT[source]?.(this.artifacts)) this.empty.add(source);
+    }
+  }
+
+  /** Parses exactly one statement: the splitter and DuckDB must agree, or nothing runs. */
+  private async extractOne(text: string, where: string): Promise<DuckDBExtractedStatements> {
+    const extracted = await this.connection.extractStatements(text).catch((e: unknown) => {
+      throw new UsageError(`${where}: ${oneLine(e)}`);
+    });
+    if (extracted.count !== 1) throw new UsageError(`${where}: could not tell the statements apart; end each statement with ";"`);
+    return extracted;
+  }
+
+  /** The type of a statement that already passed `precheck` (the one inside an EXPLAIN). */
+  private async typeOf(text: string, where: string): Promise<number> {
+    const prepared = await (await this.extractOne(text, where)).prepare(0).catch((e: unknown) => {
+      throw new UsageError(`${where}: ${oneLine(e)}`);
+    });
+    try {
+      return prepared.statementType;
+    } finally {
+      prepared.destroySync();
+    }
+  }
+}
+
+function refused(where: string, what: string): UsageError {
+  return new UsageError(`${where}: refused ${what}: quorum sql only reads (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, catalog PRAGMAs, SET VARIABLE)`);
+}
+
+/** Splits views.sql into its setup statements (SET VARIABLE …) and its views, in file order. */
+function parseViews(text: string): { setup: string[]; views: ViewDef[] } {
+  const setup: string[] = [];
+  const defs: { name: string; sql: string; body: string }[] = [];
+  for (const statement of splitStatements(text)) {
+    const body = stripComments(statement);
+    const m = /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+"?(\w+)"?/i.exec(body);
+    if (m) defs.push({ name: m[1]!.toLowerCase(), sql: statement, body });
+    else setup.push(statement);
+  }
+  const views = defs.map((d) => ({
+    name: d.name,
+    sql: d.sql,
+    views: new Set(defs.filter((o) => o.name !== d.name && new RegExp(`\\b(FROM|JOIN)\\s+${o.name}\\b`, 'i').test(d.body)).map((o) => o.name)),
+    sources: new Set(Object.entries(SOURCE_VARIABLES).filter(([variable]) => d.body.includes(`'${variable}'`)).map(([, source]) => source)),
+  }));
+  return { setup, views };
+}
+
+function mentions(text: string, name: string): boolean {
+  return new RegExp(`(^|[^\\w.])${name}($|[^\\w])`, 'i').test(text);
+}
+
+/**
+ * views.sql with every `columns = {…}` argument removed, so DuckDB detects the columns itself.
+ * Relies on views.sql's layout: a columns argument is the last one of its read_json call and
+ * holds no `}` of its own.
+ */
+export function autoDetectViews(views: string): string {
+  return views.replace(/,\s*columns\s*=\s*\{[^}]*\}/g, '');
+}
+
+/** DuckDB's message on one line: the "LINE 1: …" excerpt and caret are dropped. */
+export function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split(/\n\s*\nLINE \d+:/)[0]!.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+function sqlString(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function hasPortFile(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((f) => /^port_.*\.json$/.test(f));
+  } catch {
+    return false;
+  }
+}
+
+/** True when some runs/<id>/ folder passes `test`; stops at the first one. */
+function anyRun(artifacts: string, test: (runDir: string) => boolean): boolean {
+  const runs = join(artifacts, 'runs');
+  let dir;
+  try {
+    dir = opendirSync(runs);
+  } catch {
+    return false;
+  }
+  try {
+    for (let entry = dir.readSync(); entry; entry = dir.readSync()) {
+      if (entry.isDirectory() && test(join(runs, entry.name))) return true;
+    }
+    return false;
+  } finally {
+    dir.closeSync();
+  }
+}
