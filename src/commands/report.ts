@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
-import { generateReport, ReportInterrupted, type ReportTarget } from '../report/generate.js';
+import type { ReportTarget } from '../report/generate.js';
 import { defaultCacheDir } from '../sql/consensusSnapshot.js';
 import type { CliContext } from './context.js';
 
@@ -38,6 +38,8 @@ export function reportCommand(ctx: CliContext): CommandModule<object, ReportArgs
       if (args.batch !== undefined && args.batch.trim() === '') throw new UsageError('--batch needs a batch id (see the folders under <out>/batches)');
       if (args.to !== undefined && args.to.trim() === '') throw new UsageError('--to needs a file name (or - for stdout)');
       const target: ReportTarget = args.all ? { kind: 'all' } : args.batch !== undefined ? { kind: 'batch', batchId: args.batch } : { kind: 'run', ...(args.runId !== undefined && { runId: String(args.runId) }) };
+      // Vega and DuckDB load only when a report is written: other commands must not pay for them.
+      const { generateReport, ReportInterrupted } = await import('../report/generate.js');
       try {
         const result = await generateReport({
           out: args.out,

@@ -1,6 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
-import { ArtifactsDb } from '../sql/artifactsDb.js';
 import { listQueries, resolveQuery } from '../sql/catalog.js';
 import { defaultCacheDir } from '../sql/consensusSnapshot.js';
 import { formatResult, SQL_FORMATS, type SqlFormat } from '../sql/format.js';
@@ -53,6 +52,8 @@ export function sqlCommand(ctx: CliContext): CommandModule<object, SqlArgs> {
         throw new UsageError(`Give a query name or a .sql file, e.g. quorum sql model_latency; the bundled queries: ${listQueries().map((q) => q.name).join(', ')}`);
       }
       const source = resolveQuery(args.query);
+      // DuckDB loads only when a query runs: other commands must not pay its start-up.
+      const { ArtifactsDb } = await import('../sql/artifactsDb.js');
       const db = await ArtifactsDb.open(args.out, { cacheDir: args.cache ? defaultCacheDir(ctx.env) : false });
       const onAbort = () => db.interrupt();
       ctx.signal.addEventListener('abort', onAbort);
