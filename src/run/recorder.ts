@@ -187,7 +187,7 @@ export class RunRecorder {
     const ctx = { port: outcome.port, span };
     if (outcome.ok) {
       const u = outcome.usage;
-      writeJsonAtomicSync(join(this.runDir, 'responses', `port_${outcome.port}.json`), responseRecord(this.o.runId, outcome));
+      writeJsonAtomicSync(join(this.runDir, 'responses', `port_${outcome.port}.json`), responseRecord(this.o.runId, outcome), 2, NOT_YET_DURABLE);
       this.emit(EVENT_TYPES.modelResponded, span, ctx.port, {
         port: outcome.port,
         model: outcome.model,
@@ -218,7 +218,7 @@ export class RunRecorder {
   private voteRoundStarted(candidates: Candidate[]): void {
     this.candidateCount = candidates.length;
     this.voteSpan = startChild(this.o.tracer, A.SPAN_NAMES.voteRound, this.openGather(), { 'quorum.candidates': candidates.length });
-    writeJsonAtomicSync(join(this.runDir, 'candidates.json'), candidates);
+    writeJsonAtomicSync(join(this.runDir, 'candidates.json'), candidates, 2, NOT_YET_DURABLE);
   }
 
   private ballotCast({ outcome, ballot }: CastBallot): void {
@@ -230,7 +230,7 @@ export class RunRecorder {
       writeJsonAtomicSync(join(this.runDir, 'votes', `port_${outcome.port}.json`), {
         ...responseRecord(this.o.runId, outcome),
         ballot: ballot ? Object.fromEntries([...ballot].map(([id, v]) => [id, typeof v === 'object' ? `same:${v.same}` : v])) : null,
-      });
+      }, 2, NOT_YET_DURABLE);
     }
     const failure = !outcome.ok ? { kind: outcome.kind, message: outcome.message } : ballot === null ? { kind: 'malformed' as const, message: 'No votes could be read from the ballot' } : undefined;
     this.emit(EVENT_TYPES.voteCast, span, outcome.port, {
@@ -369,6 +369,13 @@ export class RunRecorder {
     );
   }
 }
+
+/**
+ * Per-port records are renamed into place without fsync: consensus.json, written durably at the
+ * end, is the run's commit point, and an fsync pair per answer would hold up the answers still
+ * arriving.
+ */
+const NOT_YET_DURABLE = { durable: false } as const;
 
 /** Hooks of the terminal's live view. */
 export interface LiveHooks {

@@ -9,7 +9,6 @@ import {
   type SpanKind,
   type Tracer,
 } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
@@ -20,6 +19,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_ERROR_TYPE } from './attributes.js';
 import { JsonlSpanExporter } from './jsonlSpanExporter.js';
+import { LazyExporter } from './lazyExporter.js';
 
 export interface TracingOptions {
   /** The `traces.jsonl` every finished span is appended to, whatever else is configured. */
@@ -74,7 +74,8 @@ export function createTracing(opts: TracingOptions): Tracing {
     const headers = parseKeyValues(
       env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS,
     );
-    spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpUrl, headers })));
+    const otlp = new LazyExporter(async () => new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ url: otlpUrl, headers }));
+    spanProcessors.push(new BatchSpanProcessor(otlp));
   }
   if (exporters.includes('console')) {
     spanProcessors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
