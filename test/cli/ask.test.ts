@@ -7,7 +7,7 @@ import type { Scenario } from '../../src/sandbox/scenario.js';
 import type { ConsensusDocument } from '../../src/types.js';
 import { panelScenario, runCli, tempDir, writePanel } from '../helpers/cli.js';
 
-const KEY = 'sk-or-v1-0123456789abcdef0123456789abcdef';
+const KEY = 'sk-or-v1-fake_key_for_tests_0123456789';
 let server: SandboxServer | undefined;
 afterEach(async () => {
   await server?.close();
@@ -205,6 +205,6 @@ describe('quorum ask (against the local sandbox server)', () => {
     };
     walk(out);
     expect(all.join('\n')).not.toContain(KEY);
-    expect(all.join('\n')).not.toContain('0123456789abcdef0123');
+    expect(all.join('\n')).not.toContain('fake_key_for_tests');
   });
 });

@@ -7,7 +7,7 @@ import { parseScenario, type Scenario } from '../../src/sandbox/scenario.js';
 import { startSandboxServer, type SandboxServer } from '../../src/sandbox/server.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 
-const KEY = 'sk-or-v1-0123456789abcdef0123456789abcdef';
+const KEY = 'sk-or-v1-fake_key_for_tests_0123456789';
 let server: SandboxServer | undefined;
 afterEach(async () => {
   await server?.close();
