@@ -159,10 +159,10 @@ export class ArtifactsDb {
       try {
         const verdict = await judgeStatement(prepared.statementType, text, (inner) => this.typeOf(inner, where));
         if (!verdict.ok) throw refused(where, verdict.what);
-        const reader = await prepared.runAndReadAll().catch((e: unknown) => {
+        const result = await prepared.run().catch((e: unknown) => {
           throw new UsageError(`${where}: ${oneLine(e)}`);
         });
-        last = readResult(reader);
+        last = readResult(result);
       } finally {
         prepared.destroySync();
       }

@@ -1,7 +1,7 @@
 import {
   DuckDBTypeId,
   JsonDuckDBValueConverter,
-  type DuckDBResultReader,
+  type DuckDBMaterializedResult,
   type DuckDBType,
   type DuckDBValue,
   type DuckDBValueConverter,
@@ -41,13 +41,18 @@ export function isNumericType(type: DuckDBType): boolean {
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/**
- * node-api value → `SqlValue`. Scalars JavaScript holds exactly are passed through (the common
- * case, kept cheap: results can have hundreds of thousands of rows); everything else goes
- * through node-api's JSON converter, which keeps nested values coming back here.
- */
-const toSqlValue: DuckDBValueConverter<SqlValue> = (value, type, converter) => {
-  if (value === null || value === undefined) return null;
+type Convert = (value: DuckDBValue) => SqlValue;
+
+const asIs: Convert = (value) => value as SqlValue;
+const fromBig: Convert = (value) => {
+  if (value === null) return null;
+  const big = value as bigint;
+  return big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big;
+};
+const fromDecimal: Convert = (value) => (value === null ? null : Number((value as DuckDBValue & { toString(): string }).toString()));
+
+/** How to turn one column's values into `SqlValue`s, chosen once per column: results can hold millions of values. */
+function converterFor(type: DuckDBType): Convert {
   switch (type.typeId) {
     case DuckDBTypeId.BOOLEAN:
     case DuckDBTypeId.TINYINT:
@@ -59,33 +64,61 @@ const toSqlValue: DuckDBValueConverter<SqlValue> = (value, type, converter) => {
     case DuckDBTypeId.FLOAT:
     case DuckDBTypeId.DOUBLE:
     case DuckDBTypeId.VARCHAR:
-      return value as SqlValue;
+      return asIs;
     case DuckDBTypeId.BIGINT:
     case DuckDBTypeId.UBIGINT:
     case DuckDBTypeId.HUGEINT:
     case DuckDBTypeId.UHUGEINT:
-    case DuckDBTypeId.BIGNUM: {
-      const big = value as bigint;
-      return big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big;
-    }
+    case DuckDBTypeId.BIGNUM:
+      return fromBig;
     case DuckDBTypeId.DECIMAL:
-      return Number((value as DuckDBValue & { toString(): string }).toString());
+      return fromDecimal;
+    default:
+      return (value) => (value === null ? null : toSqlValue(value, type, toSqlValue));
+  }
+}
+
+/**
+ * Any node-api value → `SqlValue`, for values inside lists and structs and for the types
+ * `converterFor` does not special-case: node-api's JSON converter (timestamps, dates and
+ * intervals as DuckDB's text), recursing back here for nested values.
+ */
+const toSqlValue: DuckDBValueConverter<SqlValue> = (value, type, converter) => {
+  if (value === null || value === undefined) return null;
+  switch (type.typeId) {
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UHUGEINT:
+    case DuckDBTypeId.BIGNUM:
+      return fromBig(value);
+    case DuckDBTypeId.DECIMAL:
+      return fromDecimal(value);
+    case DuckDBTypeId.DOUBLE:
+    case DuckDBTypeId.FLOAT:
+      return value as SqlValue;
     default:
       return JsonDuckDBValueConverter(value, type, converter as unknown as typeof JsonDuckDBValueConverter) as SqlValue;
   }
 };
 
 /** A finished result's columns and rows as `SqlValue`s. */
-export function readResult(reader: DuckDBResultReader): SqlResult {
-  const types = reader.columnTypes();
-  const columns = reader.columnNames().map((name, c) => ({ name, type: types[c]!.toString(), numeric: isNumericType(types[c]!) }));
-  const byColumn = reader.convertColumns(toSqlValue);
-  const rowCount = byColumn[0]?.length ?? 0;
-  const rows: SqlValue[][] = new Array(rowCount);
-  for (let r = 0; r < rowCount; r++) {
-    const row: SqlValue[] = new Array(columns.length);
-    for (let c = 0; c < columns.length; c++) row[c] = byColumn[c]![r] ?? null;
-    rows[r] = row;
+export function readResult(result: DuckDBMaterializedResult): SqlResult {
+  const types = result.columnTypes();
+  const columns = result.columnNames().map((name, c) => ({ name, type: types[c]!.toString(), numeric: isNumericType(types[c]!) }));
+  const convert = types.map(converterFor);
+  const rows: SqlValue[][] = [];
+  for (let k = 0; k < result.chunkCount; k++) {
+    const chunk = result.getChunk(k);
+    const vectors = columns.map((_, c) => chunk.getColumnVector(c));
+    const n = chunk.rowCount;
+    const base = rows.length;
+    for (let r = 0; r < n; r++) rows.push(new Array(columns.length));
+    for (let c = 0; c < columns.length; c++) {
+      const vector = vectors[c]!;
+      const f = convert[c]!;
+      for (let r = 0; r < n; r++) rows[base + r]![c] = f(vector.getItem(r));
+    }
   }
   return { columns, rows };
 }

@@ -274,7 +274,7 @@ describe('bundled queries over the fixture', () => {
       await db.run(`SET VARIABLE artifacts = '${fx.out.replace(/'/g, "''")}'`);
       await db.run(readFileSync(join(QUERIES_DIR, 'views.sql'), 'utf8'));
       for (const q of listQueries().filter((q) => MINE.includes(q.name))) {
-        const plain = JSON.parse(formatResult(readResult(await db.runAndReadAll(readFileSync(q.path, 'utf8'))), 'json'));
+        const plain = JSON.parse(formatResult(readResult(await db.run(readFileSync(q.path, 'utf8'))), 'json'));
         expect(plain, q.name).toEqual(await rows(q.name));
       }
     } finally {
