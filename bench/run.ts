@@ -16,6 +16,8 @@ import { type BenchModule, machineInfo, repoRoot, writeSection } from './harness
 const MODULES: { id: string; load: () => Promise<BenchModule> }[] = [
   { id: 'ask', load: () => import('./ask.js') },
   { id: 'batch', load: () => import('./batch.js') },
+  { id: 'sql', load: () => import('./sql.js') },
+  { id: 'chunker', load: () => import('./chunker.js') },
 ];
 
 async function main(argv: string[]): Promise<number> {
