@@ -147,6 +147,18 @@ class Bucket {
     return this.configured?.windowMs ?? this.windowSeen ?? DEFAULT_WINDOW_MS;
   }
 
+  /**
+   * A server limit in this bucket's own unit. A configured window (`--rpm`: a minute) can be
+   * longer than the server's (40 per 2 s): its count must then be scaled to the same rate, or
+   * "40" would be read as 40 a minute. The time to reset bounds the server's window from below,
+   * so the scaled figure never undercounts.
+   */
+  inOwnWindow(limit: number, resetInMs: number): number {
+    if (!this.configured || !(resetInMs > 0) || resetInMs >= this.configured.windowMs) return limit;
+    const serverWindow = Math.ceil(resetInMs / 100) * 100;
+    return Math.floor((limit * this.configured.windowMs) / serverWindow);
+  }
+
   /** The rate successes may climb back to. */
   get cap(): number {
     return this.ceiling === undefined ? Infinity : this.ceiling * this.headroom;
@@ -358,7 +370,8 @@ export class RateLimiter {
     if (resetIn !== undefined && info.limit !== undefined) bucket.observeReset(resetIn);
     // A limit whose reset lies far beyond the window counts a longer quota (a day's), not the
     // calls per window: `remaining` and the reset take care of that one.
-    const limit = resetIn === undefined || resetIn <= bucket.windowMs + 1000 ? info.limit : undefined;
+    const raw = resetIn === undefined || resetIn <= bucket.windowMs + 1000 ? info.limit : undefined;
+    const limit = raw !== undefined && resetIn !== undefined ? bucket.inOwnWindow(raw, resetIn) : raw;
     if (limited) {
       bucket.slowDown(now, limit, info.sentAt);
       bucket.pauseUntil(now + Math.max(0, wait ?? Math.max(MIN_BLIND_PAUSE_MS, bucket.interval())));

@@ -303,3 +303,14 @@ describe('RateLimiter against the sandbox server (real time)', () => {
     expect(sandbox.requests.map((r) => r.status)).toEqual([200, 429]);
   });
 });
+
+describe('RateLimiter with a configured window longer than the server\'s', () => {
+  it('reads a server limit of 40 per 2 s as 1200 a minute, not 40 a minute', () => {
+    const scheduler = newScheduler();
+    scheduler.run(() => {
+      const limiter = new RateLimiter({ account: { requests: 1200, windowMs: 60_000 }, scheduler });
+      limiter.learn('m', { status: 200, limit: 40, remaining: 39, resetAtMs: scheduler.now() + 2000 });
+      expect(limiter.stats().ratePerMinute).toBeGreaterThan(1000);
+    });
+  });
+});
