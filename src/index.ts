@@ -61,3 +61,8 @@ export { runWatch, type RunWatchOptions } from './run/runWatch.js';
 export { chunkFile, chunkLines, chunkId, estimateTokens, SkipFile, type Chunk } from './batch/chunker.js';
 export { resolveInputs } from './batch/inputs.js';
 export { generateReport, type ReportOptions, type ReportResult, type ReportTarget } from './report/generate.js';
+export { ArtifactsDb, type OpenArtifactsOptions } from './sql/artifactsDb.js';
+export { listQueries, resolveQuery, QUERIES_DIR, type BundledQuery } from './sql/catalog.js';
+export { defaultCacheDir } from './sql/consensusSnapshot.js';
+export { formatResult, SQL_FORMATS, type SqlFormat } from './sql/format.js';
+export type { SqlResult, SqlColumn, SqlValue } from './sql/values.js';
