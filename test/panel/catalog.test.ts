@@ -142,13 +142,13 @@ describe('loadCatalog: a day-long cache in <out>/cache', () => {
     const notFound = await load(new Response('nope', { status: 404 }));
     expect(notFound).toBeInstanceOf(UsageError);
     expect(notFound.message).toMatch(/HTTP 404, no model list there; check that the base URL is the API root/);
-    const refusedKey = await load(new Response('{"error":{"message":"bad key sk-or-v1-secretsecret"}}', { status: 401 }), 'sk-or-v1-secretsecret');
+    const refusedKey = await load(new Response('{"error":{"message":"bad key sk-or-v1-secret_secret"}}', { status: 401 }), 'sk-or-v1-secret_secret');
     expect(refusedKey).toBeInstanceOf(UsageError);
     expect(refusedKey.message).toMatch(/the key in MY_KEY was refused/);
-    const down = await load(new Response('{"error":{"message":"upstream sk-or-v1-secretsecret down"}}', { status: 503 }), 'sk-or-v1-secretsecret');
+    const down = await load(new Response('{"error":{"message":"upstream sk-or-v1-secret_secret down"}}', { status: 503 }), 'sk-or-v1-secret_secret');
     expect(down).toBeInstanceOf(ProviderError);
     expect(down.message).toMatch(/HTTP 503/);
-    expect(down.message).not.toContain('sk-or-v1-secretsecret');
+    expect(down.message).not.toContain('sk-or-v1-secret_secret');
     const garbage = await load(new Response('<html>bad gateway</html>', { status: 200 }));
     expect(garbage).toBeInstanceOf(ProviderError);
     expect(garbage.message).toMatch(/unreadable answer, expected JSON/);

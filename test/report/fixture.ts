@@ -26,7 +26,7 @@ export const HANDLER_CLAIM = 'Port three says <img src=x onerror="window.__pwned
 const HANDLER_CLAIM_AS_STATED = 'Port three says <im<i></i>g src=x onerror="window.__pwned=2"> here.';
 /** Questions are recorded verbatim: a second way markup reaches the page. */
 export const QUERY = 'What does the spec say about <script>window.__pwned=3</script> tags?';
-export const ENV = { OPENROUTER_API_KEY: 'sk-or-v1-reporttest0123456789' };
+export const ENV = { OPENROUTER_API_KEY: 'sk-or-v1-report_test_0123456789' };
 
 const FACTS = ['The protocol uses port 8080 by default.', 'Every message carries a sequence number.', SCRIPT_CLAIM_AS_STATED];
 const LONE = ['Model zero likes turtles a lot.', 'The logo of the project is purple.', 'Its mascot is called Bruno the Badger.', HANDLER_CLAIM_AS_STATED, 'The spec has eleven appendices.', 'Authors met in Lisbon in 2019.', 'The reference server is written in Ada.', 'Version numbers follow calendar dates.'];

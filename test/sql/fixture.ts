@@ -18,7 +18,7 @@ import { readJsonl } from '../../src/sinks/readJsonl.js';
 import type { ConsensusDocument } from '../../src/types.js';
 import { panelScenario, runCli, tempDir, writePanel } from '../helpers/cli.js';
 
-export const ENV = { OPENROUTER_API_KEY: 'sk-or-v1-sqltest0123456789' };
+export const ENV = { OPENROUTER_API_KEY: 'sk-or-v1-sql_test_0123456789' };
 export const QUERY = 'What does the protocol spec say?';
 
 export interface Fixture {
