@@ -29,8 +29,8 @@
  *   QUORUM_BENCH_BATCH_WHATIF_CHUNKS  chunks of each what-if run and its baseline (default 250)
  *   QUORUM_BENCH_BATCH_PROFILE   chunks of the profiled run (default 200)
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -139,6 +139,37 @@ function tmpfsDir(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+// ---------------------------------------------------------------- what was measured
+
+/** HEAD's short hash, and whether src/ differs from it; undefined outside a git checkout. */
+function gitState(): string | undefined {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
+    return `${head}${dirty ? ' (src/ modified)' : ''}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The newest modification time under dist/: a rebuild by another process shows as a change. */
+function distStamp(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  try {
+    walk(join(repoRoot, 'dist'));
+  } catch {
+    // No dist/: the first child run fails and says so.
+  }
+  return newest;
 }
 
 // ---------------------------------------------------------------- one child run
@@ -502,6 +533,8 @@ const verdict = (met: boolean) => (met ? 'met' : '**missed**');
 export async function run(ctx: BenchContext): Promise<BenchReport> {
   const m0 = machineInfo();
   const t0 = Date.now();
+  const gitAtStart = gitState();
+  const distAtStart = distStamp();
   const loads: number[] = [m0.load1];
   const noteLoad = () => loads.push(loadavg()[0] ?? 0);
   const work = mkdtempSync(join(tmpdir(), 'quorum-bench-batch-in-'));
@@ -619,19 +652,24 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       server.requests.length = 0;
       noteLoad();
     }
-    // What-if: the same 1,000-chunk batch with V8's old space capped (a Node flag; src unchanged).
-    let heapCapped: Memory | undefined;
-    if (WHAT_IFS && MEMORY_SIZES.includes(1000)) {
-      phase(`memory what-if: 1000 chunks, node ${HEAP_CAP_FLAG}`);
-      const input = inputFor(1000);
-      const r = await runQuorum({ label: 'heap cap', server, panel, inputDir: input.dir, chunks: 1000, outBase: memOut, memSampleMs: MEM_SAMPLE_MS, nodeArgs: [HEAP_CAP_FLAG] });
-      heapCapped = memoryOf(1000, r);
-      ctx.log(`    peak RSS ${f0(rssMB(r))} MB, ${f1(callsPerS(r))} calls/s`);
-      server.requests.length = 0;
+    // What-if: the memory runs again with V8's old space capped (a Node flag; src unchanged).
+    const heapCapped: Memory[] = [];
+    if (WHAT_IFS) {
+      for (const m of memory) {
+        const predicted = (m.run.wallMs / 1000) * 1.1;
+        if (m.chunks !== 1000 && predicted > MEMORY_BUDGET_S) continue;
+        phase(`memory what-if: ${m.chunks} chunks, node ${HEAP_CAP_FLAG}`);
+        const input = inputFor(m.chunks);
+        const r = await runQuorum({ label: 'heap cap', server, panel, inputDir: input.dir, chunks: m.chunks, outBase: memOut, memSampleMs: MEM_SAMPLE_MS, nodeArgs: [HEAP_CAP_FLAG] });
+        heapCapped.push(memoryOf(m.chunks, r));
+        ctx.log(`    peak RSS ${f0(rssMB(r))} MB, ${f1(callsPerS(r))} calls/s`);
+        server.requests.length = 0;
+      }
     }
     phase('done');
+    const build = { gitAtStart, gitAtEnd: gitState(), rebuilt: distStamp() !== distAtStart };
 
-    return report({ m0, t0, loads, shm, quorumRuns, bareRuns, profiled, profile, whatIfs, pacing, memory, memOut, memoryNotes, importRssMB, batchOnlyRssMB, bareNodeRssMB, duckdbRssMB, heapCapped });
+    return report({ m0, t0, loads, shm, quorumRuns, bareRuns, profiled, profile, whatIfs, pacing, memory, memOut, memoryNotes, importRssMB, batchOnlyRssMB, bareNodeRssMB, duckdbRssMB, heapCapped, build });
   } finally {
     await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
     rmSync(work, { recursive: true, force: true });
@@ -662,8 +700,9 @@ interface Results {
   batchOnlyRssMB: number;
   /** What importing @duckdb/node-api adds to a bare node's peak RSS, MB. */
   duckdbRssMB: number;
-  /** The 1,000-chunk batch again with HEAP_CAP_FLAG. */
-  heapCapped?: Memory;
+  /** Memory runs again with HEAP_CAP_FLAG. */
+  heapCapped: Memory[];
+  build: { gitAtStart: string | undefined; gitAtEnd: string | undefined; rebuilt: boolean };
 }
 
 function report(r: Results): BenchReport {
@@ -790,8 +829,7 @@ function report(r: Results): BenchReport {
       f0(median(ps.map((p) => p.run.wallMs / 1000))),
     ];
   });
-  if (r.heapCapped) {
-    const m = r.heapCapped;
+  for (const m of r.heapCapped) {
     memRows.push([
       `${int(m.chunks)}, what-if: \`node ${HEAP_CAP_FLAG}\``,
       int(m.chunks * PORTS),
@@ -849,10 +887,10 @@ function report(r: Results): BenchReport {
     largest
       ? `Peak RSS ${f0(largestRss)} MB at ${int(largest.chunks)} chunks${at1000 && largest !== at1000 ? `, against ${f0(rssMB(at1000.run))} MB at 1,000` : ''}. ${measured10k ? 'Measured at 10,000 chunks (80,000 calls), not extrapolated.' : `10,000 chunks were not measured in this run${r.memoryNotes.length ? ` (${r.memoryNotes.join('; ')})` : ''}. Extrapolated: the largest run's peak RSS plus its live-heap growth (${f1(growth)} MB per 1,000 chunks, counted only if positive) over the missing chunks gives ≈ ${f0(extrapolated)} MB at 10,000. That assumes V8 sizes its heap the same way in a longer run; only a 10,000-chunk run shows it (\`QUORUM_BENCH_BATCH_MEM_BUDGET_S=900\`).`}`
       : 'No memory run.',
-    `Flat: ${flat === undefined ? 'not judged (needs a 1,000-chunk run and a larger one)' : flat ? 'yes' : '**no**'}. The criterion: peak RSS at the largest size within 10 % of the 1,000-chunk figure, and the live heap growing ≤ 1 MB per 1,000 chunks. The live heap is the lowest \`heapUsed\` sample (every ${MEM_SAMPLE_MS} ms) in the second and in the last quarter of the run: the level right after a GC. \`pullMerge\` holds only ${CONCURRENCY} chunks; per chunk the batch keeps a 16-hex id in the ledger's done set.`,
+    `Flat: ${flat === undefined ? 'not judged (needs a 1,000-chunk run and a larger one)' : flat ? 'yes' : '**no**'}. The criterion: peak RSS at the largest size within 10 % of the 1,000-chunk figure, and the live heap growing ≤ 1 MB per 1,000 chunks.${at1000 && largest && largest !== at1000 ? ` Peak RSS went from ${f0(rssMB(at1000.run))} to ${f0(largestRss)} MB (${pct(largestRss / rssMB(at1000.run) - 1, 0)}), the V8 heap reserved at the peak from ${f0(at1000.heapTotalAtPeakMB)} to ${f0(largest.heapTotalAtPeakMB)} MB, the live heap ${growth <= 1 ? 'not at all' : `by ${f1(growth)} MB per 1,000 chunks`} (${f0(largest.liveEarlyMB)} → ${f0(largest.liveLateMB)} MB in the ${int(largest.chunks)}-chunk run). Peak RSS also varies between runs of the same size: ${spread(quorumRuns.map(rssMB))} MB over the ${quorumRuns.length} throughput runs.` : ''} The live heap is the lowest \`heapUsed\` sample (every ${MEM_SAMPLE_MS} ms) in the second and in the last quarter of the run: the level right after a GC. \`pullMerge\` holds only ${CONCURRENCY} chunks; per chunk the batch keeps a 16-hex id in the ledger's done set.`,
     ...(largest
       ? [
-          `What the peak is made of (largest run, highest RSS sample): the V8 heap had reserved ${f0(largest.heapTotalAtPeakMB)} MB, of which ${f0(largest.liveLateMB)} MB is live after a GC. The rest of RSS, ${f0(largest.rssPeakSampleMB - largest.heapTotalAtPeakMB)} MB, is Node itself, code and native memory. A \`node\` that only imports dist/cli.js peaks at ${f0(r.importRssMB)} MB; one that imports only the batch command's module (dist/commands/batch.js) at ${f0(r.batchOnlyRssMB)} MB; bare Node at ${f0(r.bareNodeRssMB)} MB. So ${f0(r.importRssMB - r.batchOnlyRssMB)} MB of every batch's RSS is modules of other commands.${r.importRssMB - r.batchOnlyRssMB > Math.max(10, 0.6 * r.duckdbRssMB) && Number.isFinite(r.duckdbRssMB) ? ` DuckDB's native library is ${f0(r.duckdbRssMB)} MB of it (what importing \`@duckdb/node-api\` adds to bare Node): src/cli.ts imports \`sqlCommand\` and \`reportCommand\` (src/commands/sql.ts, src/commands/report.ts → src/report/generate.ts), which import \`ArtifactsDb\` (src/sql/artifactsDb.ts) statically. Suggested fix: load each command's module in its handler (\`await import(…)\`), or at least \`ArtifactsDb\`. That gives about ${f0(r.importRssMB - r.batchOnlyRssMB)} MB of the ${GOALS.rssMB} MB back, and start-up time too.` : ''} ${growth <= 1 ? `The live heap does not grow with the chunks. The peak is V8 letting its heap grow under a high allocation rate while the heap limit (sized from the machine's memory) is far away, not data kept per chunk.${r.heapCapped ? ` Capped with \`node ${HEAP_CAP_FLAG}\`, the 1,000-chunk batch peaks at ${f0(rssMB(r.heapCapped.run))} MB instead of ${at1000 ? f0(rssMB(at1000.run)) : '–'} MB, at ${f1(callsPerS(r.heapCapped.run))} calls/s instead of ${at1000 ? f1(callsPerS(at1000.run)) : '–'}. Suggested fix: run the CLI with a modest old-space cap (a launcher that passes \`${HEAP_CAP_FLAG}\`, or \`NODE_OPTIONS\`), sized well above what the largest allowed context (2 MB) times \`--concurrency\` needs.` : ''}` : `The live heap grows by ${f1(growth)} MB per 1,000 chunks: something is kept per chunk, or the run is too short to tell.`}`,
+          `What the peak is made of (largest run, highest RSS sample): the V8 heap had reserved ${f0(largest.heapTotalAtPeakMB)} MB, of which ${f0(largest.liveLateMB)} MB is live after a GC. The rest of RSS, ${f0(largest.rssPeakSampleMB - largest.heapTotalAtPeakMB)} MB, is Node itself, code and native memory. A \`node\` that only imports dist/cli.js peaks at ${f0(r.importRssMB)} MB; one that imports only the batch command's module (dist/commands/batch.js) at ${f0(r.batchOnlyRssMB)} MB; bare Node at ${f0(r.bareNodeRssMB)} MB. So ${f0(r.importRssMB - r.batchOnlyRssMB)} MB of every batch's RSS is modules of other commands.${r.importRssMB - r.batchOnlyRssMB > Math.max(10, 0.6 * r.duckdbRssMB) && Number.isFinite(r.duckdbRssMB) ? ` DuckDB's native library is ${f0(r.duckdbRssMB)} MB of it (what importing \`@duckdb/node-api\` adds to bare Node): src/cli.ts imports \`sqlCommand\` and \`reportCommand\` (src/commands/sql.ts, src/commands/report.ts → src/report/generate.ts), which import \`ArtifactsDb\` (src/sql/artifactsDb.ts) statically. Suggested fix: load each command's module in its handler (\`await import(…)\`), or at least \`ArtifactsDb\`. That gives about ${f0(r.importRssMB - r.batchOnlyRssMB)} MB of the ${GOALS.rssMB} MB back, and start-up time too.` : ''} ${growth <= 1 ? `The live heap does not grow with the chunks. The peak is V8 letting its heap grow under a high allocation rate while the heap limit (sized from the machine's memory) is far away, not data kept per chunk.${r.heapCapped.length ? ` With V8's old space capped (\`node ${HEAP_CAP_FLAG}\`): ${r.heapCapped.map((c) => { const plainRun = memory.find((m) => m.chunks === c.chunks); return `${int(c.chunks)} chunks peak at ${f0(rssMB(c.run))} MB instead of ${plainRun ? f0(rssMB(plainRun.run)) : '–'} MB (${f1(callsPerS(c.run))} calls/s instead of ${plainRun ? f1(callsPerS(plainRun.run)) : '–'})`; }).join(', ')}. Suggested fix: run the CLI with a modest old-space cap (a launcher that passes \`${HEAP_CAP_FLAG}\`, or \`NODE_OPTIONS\`), sized well above what the largest allowed context (2 MB) times \`--concurrency\` needs.` : ''}` : `The live heap grows by ${f1(growth)} MB per 1,000 chunks: something is kept per chunk, or the run is too short to tell.`}`,
         ]
       : []),
   ];
@@ -906,7 +944,7 @@ function report(r: Results): BenchReport {
     ...findings.map((f) => `- ${f}`),
     `- Pacing goal: ${verdict(pacingMet)}. ${pacingFindings.join(' ')}`,
     `- Memory goal (≤ ${GOALS.rssMB} MB at 10,000 chunks): ${measured10k ? verdict(rssMet) : `${verdict(rssMet)} by extrapolation, not measured`}. ${memFindings.join(' ')}`,
-    `- ${machineLine(m0, endLoad)} Whole benchmark ${totalS.toFixed(0)} s.`,
+    `- ${machineLine(m0, endLoad)} Whole benchmark ${totalS.toFixed(0)} s.${r.build.gitAtStart ? ` Commit ${r.build.gitAtStart}${r.build.gitAtEnd !== r.build.gitAtStart ? ` at the start, ${r.build.gitAtEnd} at the end` : ''}.` : ''}${r.build.rebuilt ? ' **dist/ was rebuilt by another process during the run**, so the children may not all have run the same build.' : ''}`,
   ].join('\n');
 
   const table = [
