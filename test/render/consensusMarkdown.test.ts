@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { escapeMarkdown, renderConsensusMarkdown } from '../../src/render/consensusMarkdown.js';
 import type { ConsensusDocument } from '../../src/types.js';
 
-const models = [
-  'meta-llama/llama-3.3-70b-instruct:free',
-  'deepseek/deepseek-chat:free',
-  'google/gemma-3-27b-it:free',
-  'mistralai/mistral-small:free',
-  'qwen/qwen-2.5-72b-instruct:free',
-  'microsoft/phi-4:free',
-  'nvidia/nemotron:free',
-  'moonshot/kimi:free',
-].map((model, port) => ({ port, model }));
+import { models } from './models.js';
 
 function fixture(over: Partial<ConsensusDocument> = {}): ConsensusDocument {
   return {
