@@ -1,0 +1,80 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { type AnswerLine, LOG_FILES, type RunLine } from './lines.js';
+
+export interface LogRead<T> {
+  /** Every whole line that parsed to a JSON object (and passed the filter), in file order. */
+  records: T[];
+  /** Whole lines that were not a JSON object (damage from an older writer, or garbage). */
+  skipped: number;
+  /** True when the file ended in an incomplete line (a writer killed mid-commit, a full disk): not read. */
+  tornTail: boolean;
+}
+
+export interface ReadLogOptions {
+  /**
+   * A cheap text test on the raw line before it is parsed: lines without this substring are
+   * passed over unparsed (e.g. `"runId":"<id>"` to find one run among 64,000).
+   */
+  contains?: string;
+}
+
+/**
+ * Reads a log as of now: only up to its last newline when the read starts, so a line another
+ * process is committing meanwhile, or a torn tail, is never half-read. Streams the file.
+ */
+export async function readLog<T = unknown>(path: string, options: ReadLogOptions = {}): Promise<LogRead<T>> {
+  const result: LogRead<T> = { records: [], skipped: 0, tornTail: false };
+  const end = await wholeLinesEnd(path);
+  if (end === undefined) return result;
+  result.tornTail = end.torn;
+  if (end.bytes === 0) return result;
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8', start: 0, end: end.bytes - 1 }), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line === '' || (options.contains !== undefined && !line.includes(options.contains))) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      result.skipped++;
+      continue;
+    }
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) result.records.push(value as T);
+    else result.skipped++;
+  }
+  return result;
+}
+
+/** Bytes up to and including the last newline, and whether anything follows it; undefined when there is no file. */
+export async function wholeLinesEnd(path: string): Promise<{ bytes: number; torn: boolean } | undefined> {
+  if (!existsSync(path)) return undefined;
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    const buf = Buffer.alloc(64 * 1024);
+    for (let pos = size; pos > 0; ) {
+      const from = Math.max(0, pos - buf.length);
+      const { bytesRead } = await fh.read(buf, 0, pos - from, from);
+      const nl = buf.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (nl !== -1) return { bytes: from + nl + 1, torn: from + nl + 1 < size };
+      pos = from;
+    }
+    return { bytes: 0, torn: size > 0 };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The run line of `runId` (the last one, should a run ever be committed twice), or undefined. */
+export async function findRunLine(out: string, runId: string): Promise<RunLine | undefined> {
+  const { records } = await readLog<RunLine>(join(out, LOG_FILES.runs), { contains: `"runId":${JSON.stringify(runId)}` });
+  return records.filter((r) => r.runId === runId).at(-1);
+}
+
+/** The recorded answers and ballots of `runId`, in commit order. */
+export async function answersOf(out: string, runId: string): Promise<AnswerLine[]> {
+  const { records } = await readLog<AnswerLine>(join(out, LOG_FILES.answers), { contains: `"runId":${JSON.stringify(runId)}` });
+  return records.filter((r) => r.runId === runId);
+}
