@@ -4,13 +4,12 @@ import { EVENT_TYPES, makeEvent, type QuorumEvent } from '../events.js';
 import type { Candidate } from '../claims/candidates.js';
 import type { AskObserver, AskResult, Round } from '../pipelines/ask.js';
 import type { CastBallot } from '../operators/voteRound.js';
-import { renderConsensusMarkdown } from '../render/consensusMarkdown.js';
-import { blackboardSignal, type BlackboardIdentity, type BlackboardSignal } from '../sinks/blackboard.js';
-import type { Sink } from '../sinks/sink.js';
-import { writeJsonAtomicSync, writeFileAtomicSync } from '../sinks/writeJsonAtomic.js';
+import type { AnswerLine, RunLine } from '../runlog/lines.js';
+import { blackboardSignal, type BlackboardSignal } from '../sinks/blackboard.js';
 import * as A from '../tracing/attributes.js';
 import { markSpanFailed, startChild, traceparentOf } from '../tracing/tracing.js';
 import type { ConsensusDocument, ModelOutcome, ModelRequest, Panel, PanelMember } from '../types.js';
+import type { RunSinks } from './runSinks.js';
 
 export interface RunRecorderOptions {
   runId: string;
@@ -19,10 +18,8 @@ export interface RunRecorderOptions {
   request: ModelRequest;
   panel: Panel;
   quorum: { configured: number; minResponders: number };
-  tracer: Tracer;
-  events: Sink<QuorumEvent>;
-  blackboard: Sink<BlackboardSignal>;
-  identity: BlackboardIdentity;
+  /** Where the run is recorded (the run log of `out`). */
+  sinks: RunSinks;
   sandbox: boolean;
   chunk?: { source: string; id: string } | null;
   rounds: Round;
@@ -40,9 +37,11 @@ export interface RunRecorderOptions {
 export type RunEnd = { status: 'failed' | 'interrupted'; message: string; exitCode: number };
 
 /**
- * Records one run as it happens: CloudEvents, the span tree of DESIGN.md, one response file per
- * answering port, and at the end consensus.json, consensus.md and a blackboard signal. It is
- * handed to the pipeline as its observer and decides nothing.
+ * Records one run as it happens, into the run log: CloudEvents, the span tree of DESIGN.md, an
+ * answers.jsonl line per usable reply, and at the end the run line (runs.jsonl: the run is
+ * decided when it is committed) and a blackboard signal. Nothing is written synchronously; the
+ * per-run view files are rendered after the commit when the sinks ask for them. It is handed to
+ * the pipeline as its observer and decides nothing.
  */
 export class RunRecorder {
   readonly runDir: string;
@@ -60,19 +59,25 @@ export class RunRecorder {
   private readonly portSpans = { 1: new Map<number, Span>(), 2: new Map<number, Span>() };
   private readonly startedAt: Date;
   private finished = false;
+  /** Two-round runs: the candidates put to the vote. */
+  private pool: Candidate[] | undefined;
+  /** This run's answer lines, kept only when its view files will be rendered. */
+  private readonly answers: AnswerLine[] = [];
+  private readonly tracer: Tracer;
 
   constructor(private readonly o: RunRecorderOptions) {
     const now = o.now ?? (() => new Date());
     this.startedAt = now();
     this.runDir = join(o.out, 'runs', o.runId);
-    this.root = startChild(o.tracer, A.SPAN_NAMES.root, o.parentSpan, {
+    this.tracer = o.sinks.tracing.tracer;
+    this.root = startChild(this.tracer, A.SPAN_NAMES.root, o.parentSpan, {
       [A.ATTR_QUORUM_RUN_ID]: o.runId,
       'quorum.panel.size': o.panel.members.length,
       'quorum.quorum.configured': o.quorum.configured,
       'quorum.sandbox': o.sandbox,
       ...(o.chunk ? { 'quorum.chunk.id': o.chunk.id, 'quorum.chunk.source': o.chunk.source } : {}),
     });
-    if (!o.replayOf) this.scatterSpan = startChild(o.tracer, A.SPAN_NAMES.scatter, this.root);
+    if (!o.replayOf) this.scatterSpan = startChild(this.tracer, A.SPAN_NAMES.scatter, this.root);
     this.emit(EVENT_TYPES.runStarted, this.root, undefined, {
       query: o.request.query,
       panel: { source: o.panel.source, size: o.panel.members.length, members: o.panel.members.map(({ port, model, family }) => ({ port, model, family })) },
@@ -107,7 +112,7 @@ export class RunRecorder {
         live?.finished(cast.outcome, 2);
       },
       chairStarted: (member) => {
-        this.chairSpan = startChild(this.o.tracer, A.SPAN_NAMES.queryModel, this.openGather(), {
+        this.chairSpan = startChild(this.tracer, A.SPAN_NAMES.queryModel, this.openGather(), {
           [A.ATTR_GEN_AI_OPERATION_NAME]: A.GEN_AI_OPERATION_CHAT,
           [A.ATTR_GEN_AI_REQUEST_MODEL]: member.model,
           'quorum.role': 'chair',
@@ -131,7 +136,7 @@ export class RunRecorder {
     this.portSpans[round].set(
       member.port,
       startChild(
-        this.o.tracer,
+        this.tracer,
         A.SPAN_NAMES.queryModel,
         round === 1 ? (this.scatterSpan ?? this.root) : (this.voteSpan ?? this.openGather()),
         {
@@ -187,7 +192,7 @@ export class RunRecorder {
     const ctx = { port: outcome.port, span };
     if (outcome.ok) {
       const u = outcome.usage;
-      writeJsonAtomicSync(join(this.runDir, 'responses', `port_${outcome.port}.json`), responseRecord(this.o.runId, outcome), 2, NOT_YET_DURABLE);
+      this.record(answerLine(this.o.runId, 1, outcome));
       this.emit(EVENT_TYPES.modelResponded, span, ctx.port, {
         port: outcome.port,
         model: outcome.model,
@@ -217,8 +222,8 @@ export class RunRecorder {
 
   private voteRoundStarted(candidates: Candidate[]): void {
     this.candidateCount = candidates.length;
-    this.voteSpan = startChild(this.o.tracer, A.SPAN_NAMES.voteRound, this.openGather(), { 'quorum.candidates': candidates.length });
-    writeJsonAtomicSync(join(this.runDir, 'candidates.json'), candidates, 2, NOT_YET_DURABLE);
+    this.voteSpan = startChild(this.tracer, A.SPAN_NAMES.voteRound, this.openGather(), { 'quorum.candidates': candidates.length });
+    this.pool = candidates;
   }
 
   private ballotCast({ outcome, ballot }: CastBallot): void {
@@ -227,10 +232,10 @@ export class RunRecorder {
     for (const vote of ballot?.values() ?? []) counts[typeof vote === 'object' ? 'same' : vote]++;
     const u = outcome.ok ? outcome.usage : {};
     if (outcome.ok) {
-      writeJsonAtomicSync(join(this.runDir, 'votes', `port_${outcome.port}.json`), {
-        ...responseRecord(this.o.runId, outcome),
+      this.record({
+        ...answerLine(this.o.runId, 2, outcome),
         ballot: ballot ? Object.fromEntries([...ballot].map(([id, v]) => [id, typeof v === 'object' ? `same:${v.same}` : v])) : null,
-      }, 2, NOT_YET_DURABLE);
+      });
     }
     const failure = !outcome.ok ? { kind: outcome.kind, message: outcome.message } : ballot === null ? { kind: 'malformed' as const, message: 'No votes could be read from the ballot' } : undefined;
     this.emit(EVENT_TYPES.voteCast, span, outcome.port, {
@@ -257,7 +262,7 @@ export class RunRecorder {
       this.voteSpan.end();
       this.voteSpan = undefined;
     }
-    const span = startChild(this.o.tracer, name, gather);
+    const span = startChild(this.tracer, name, gather);
     try {
       return work();
     } catch (error) {
@@ -271,12 +276,22 @@ export class RunRecorder {
   private openGather(): Span {
     if (!this.gatherSpan) {
       this.scatterSpan?.end();
-      this.gatherSpan = startChild(this.o.tracer, A.SPAN_NAMES.gather, this.root);
+      this.gatherSpan = startChild(this.tracer, A.SPAN_NAMES.gather, this.root);
     }
     return this.gatherSpan;
   }
 
-  /** Writes consensus.json/.md, the closing events and the blackboard signal. Returns the document. */
+  /** Records an answer made elsewhere (a replay's copy of the recorded answers). */
+  recordAnswer(line: AnswerLine): void {
+    this.record(line);
+  }
+
+  private record(line: AnswerLine): void {
+    this.o.sinks.answers.write(line);
+    if (this.o.sinks.runFiles) this.answers.push(line);
+  }
+
+  /** Writes the run line, the closing events and the blackboard signal. Returns the document. */
   complete(gathered: AskResult): ConsensusDocument {
     const { result } = gathered;
     const doc: ConsensusDocument = this.stage(A.SPAN_NAMES.synthesizeOutput, () => {
@@ -300,9 +315,15 @@ export class RunRecorder {
         ...(this.o.supersedes?.length && { supersedes: this.o.supersedes }),
         ...(gathered.synthesis && { synthesis: gathered.synthesis }),
       };
-      writeJsonAtomicSync(join(this.runDir, 'consensus.json'), document);
-      const models = new Map(this.o.panel.members.map((m) => [m.port, m.model]));
-      writeFileAtomicSync(join(this.runDir, 'consensus.md'), renderConsensusMarkdown(document, models));
+      const line: RunLine = {
+        ...document,
+        models: this.o.panel.members.map(({ port, model, family }) => ({ port, model, family })),
+        ...(this.o.batchId && { batchId: this.o.batchId }),
+        ...(this.pool && { pool: this.pool }),
+        panelSource: this.o.panel.source,
+      };
+      this.o.sinks.runs.write(line);
+      if (this.o.sinks.runFiles) this.o.sinks.renderViews(line, this.answers);
       return document;
     });
     this.emit(EVENT_TYPES.consensusReached, this.gatherSpan ?? this.root, undefined, {
@@ -348,9 +369,14 @@ export class RunRecorder {
       ...(message !== undefined && { message }),
     });
     if (status !== 'failed' && status !== 'interrupted') {
-      this.o.blackboard.write(
+      this.o.sinks.blackboard.write(
         // Relative to the artifacts folder, so the signal stays true when the folder moves.
-        blackboardSignal({ status, consensusMdPath: relative(this.o.out, join(this.runDir, 'consensus.md')), summary, identity: this.o.identity }),
+        blackboardSignal({
+          status,
+          consensusMdPath: this.o.sinks.runFiles ? relative(this.o.out, join(this.runDir, 'consensus.md')) : `runs.jsonl#${this.o.runId}`,
+          summary,
+          identity: this.o.sinks.identity,
+        }),
       );
     }
     (this.gatherSpan ?? this.scatterSpan)?.end();
@@ -358,7 +384,7 @@ export class RunRecorder {
   }
 
   private emit<T extends Parameters<typeof makeEvent>[0]>(type: T, span: Span, port: number | undefined, data: Parameters<typeof makeEvent<T>>[1]): void {
-    this.o.events.write(
+    this.o.sinks.events.write(
       makeEvent(type, data, {
         runId: this.o.runId,
         traceparent: traceparentOf(span),
@@ -370,13 +396,6 @@ export class RunRecorder {
   }
 }
 
-/**
- * Per-port records are renamed into place without fsync: consensus.json, written durably at the
- * end, is the run's commit point, and an fsync pair per answer would hold up the answers still
- * arriving.
- */
-const NOT_YET_DURABLE = { durable: false } as const;
-
 /** Hooks of the terminal's live view. */
 export interface LiveHooks {
   streaming(port: number, round: Round): void;
@@ -384,10 +403,11 @@ export interface LiveHooks {
   roundStarted?(round: Round): void;
 }
 
-/** responses/port_<n>.json and votes/port_<n>.json: the raw answer, for audit and replay. */
-function responseRecord(runId: string, outcome: Extract<ModelOutcome, { ok: true }>) {
+/** An answers.jsonl line: the raw reply, for audit and replay. */
+function answerLine(runId: string, round: Round, outcome: Extract<ModelOutcome, { ok: true }>): AnswerLine {
   return {
     runId,
+    round,
     port: outcome.port,
     model: outcome.model,
     family: outcome.family,

@@ -10,6 +10,7 @@ import type { RetryBackoffOptions } from '../operators/retryBackoff.js';
 import type { ConsensusDocument, ModelRequest, Panel } from '../types.js';
 import { type LiveHooks, RunRecorder } from './recorder.js';
 import { newRunId } from './runId.js';
+import { legacyFolderMessage } from '../runlog/legacy.js';
 import { openRunSinks, type RunSinks } from './runSinks.js';
 
 export interface RunAskOptions {
@@ -79,10 +80,7 @@ export function askRun(o: RunAskOptions, ctx: AskRunContext): Observable<RunAskR
       request: o.request,
       panel: o.panel,
       quorum: { configured, minResponders: defaultMinResponders(n) },
-      tracer: ctx.sinks.tracing.tracer,
-      events: ctx.sinks.events,
-      blackboard: ctx.sinks.blackboard,
-      identity: ctx.sinks.identity,
+      sinks: ctx.sinks,
       sandbox: Boolean(o.sandbox),
       rounds,
       ...(ctx.chunk && { chunk: ctx.chunk }),
@@ -121,13 +119,16 @@ export function askRun(o: RunAskOptions, ctx: AskRunContext): Observable<RunAskR
   });
 }
 
-/** Runs one `ask` end to end: pipeline, sinks and spans. Resolves when every artifact is flushed. */
+/** Runs one `ask` end to end: pipeline, sinks and spans. Resolves when the run is committed and its files are written. */
 export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
   const n = o.panel.members.length;
   validateQuorum(o.quorum ?? o.panel.quorum ?? defaultQuorum(n), n);
   if (o.request.query.trim() === '') throw new UsageError('The query is empty; ask a question, e.g. quorum ask "What does RFC 9110 say about caching?"');
+  const legacy = legacyFolderMessage(o.out);
+  if (legacy) throw new UsageError(legacy);
   const runId = o.runId ?? newRunId();
-  const sinks = openRunSinks(o.out, o.env);
+  // ask renders the run's files (consensus.md, …) from its committed lines: a user opens them.
+  const sinks = openRunSinks(o.out, o.env, { runFiles: true });
   try {
     return await new Promise<RunAskResult>((resolve, reject) => {
       if (o.signal?.aborted) return resolve({ runId, runDir: '', exitCode: 130 });

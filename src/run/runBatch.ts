@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { type Observable, catchError, map, of } from 'rxjs';
-import { BatchLedger, type BatchIdentity } from '../batch/ledger.js';
+import { BatchLedger, type BatchIdentity, type BatchOutcome } from '../batch/ledger.js';
 import { QuotaExhaustedError, type RateLimiter } from '../batch/rateLimiter.js';
 import { type Chunk, chunkFile, SkipFile } from '../batch/chunker.js';
 import { resolveInputs } from '../batch/inputs.js';
@@ -16,7 +16,8 @@ import { markSpanFailed, startChild, traceparentOf } from '../tracing/tracing.js
 import type { Panel } from '../types.js';
 import { askRun } from './runAsk.js';
 import { newRunId } from './runId.js';
-import { openRunSinks, type RunSinks } from './runSinks.js';
+import { legacyFolderMessage } from '../runlog/legacy.js';
+import { openRunSinks } from './runSinks.js';
 
 export interface RunBatchOptions {
   /** Files, folders and globs, as given on the command line. */
@@ -40,6 +41,8 @@ export interface RunBatchOptions {
   retry?: RetryBackoffOptions;
   /** Paces every call of every chunk; a spent quota stops the batch (resumable). */
   limiter?: RateLimiter;
+  /** Render each run's view files (runs/<id>/consensus.md, …) too; off by default, the run log is the record. */
+  runFiles?: boolean;
   /** Called once the number of chunks is known (before the first model call). */
   onStart?: (info: { batchId: string; chunks: number; resumed: boolean; alreadyDone: number }) => void;
   /** Called for every chunk as it ends (or is skipped). */
@@ -60,8 +63,8 @@ type Item = { chunk: Chunk } | { skip: SkipFile; source: string };
 
 /**
  * `quorum batch`: one consensus per chunk of every input file, chunks pulled only as slots free
- * up (memory stays flat), every run recorded in a ledger so `--resume` finishes exactly what is
- * left. Per-chunk results are counted, never kept.
+ * up (memory stays flat), every decided run a line in the run log, so `--resume` finishes exactly
+ * the chunks with no run line. Per-chunk results are counted, never kept.
  */
 export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
   const started = Date.now();
@@ -82,12 +85,21 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
     throw error;
   }
 
+  const legacy = legacyFolderMessage(o.out);
+  if (legacy) throw new UsageError(legacy);
   const identity: BatchIdentity = { query: o.query, files, chunkTokens, overlapTokens, panel: o.panel.members.map(({ port, model }) => ({ port, model })), quorum, rounds };
-  const ledger = o.resume ? await BatchLedger.resume(o.out, identity) : BatchLedger.create(o.out, newRunId(), identity);
+  const sinks = openRunSinks(o.out, o.env, { runFiles: Boolean(o.runFiles) });
+  let ledger: BatchLedger;
+  try {
+    ledger = o.resume ? await BatchLedger.resume(o.out, sinks.batches, identity) : BatchLedger.create(sinks.batches, newRunId(), identity);
+  } catch (error) {
+    await sinks.close();
+    throw error;
+  }
   const batchId = ledger.manifest.batchId;
   const totals = emptyTotals();
   if (ledger.finished) {
-    await ledger.close();
+    await sinks.close();
     return { batchId, totals, wallMs: Date.now() - started, outcome: 'nothing-to-do', message: `Batch ${batchId} already decided every chunk; nothing to resume`, exitCode: 0 };
   }
 
@@ -102,8 +114,7 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
     }
   }
   o.onStart?.({ batchId, chunks: total, resumed: Boolean(o.resume), alreadyDone: ledger.doneCount });
-
-  const sinks = openRunSinks(o.out, o.env);
+  ledger.start(total);
   const span = startChild(sinks.tracing.tracer, 'batch', undefined, { 'quorum.batch_id': batchId, 'quorum.batch.chunks': total, 'quorum.batch.resumed': Boolean(o.resume) });
   const emit = (type: typeof EVENT_TYPES.batchStarted | typeof EVENT_TYPES.batchCompleted, data: Record<string, unknown>) =>
     sinks.events.write(makeEvent(type, data, { runId: batchId, batchId, traceparent: traceparentOf(span) }) as QuorumEvent);
@@ -124,7 +135,6 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
     const base = { source: chunk.source, index: chunk.index, chunkId: chunk.id };
     if (ledger.isDone(chunk.id)) return of({ ...base, status: 'already-done' as const });
     const runId = newRunId();
-    ledger.started(chunk.id, runId, chunk.source, chunk.index);
     const t0 = Date.now();
     return askRun(
       {
@@ -145,7 +155,7 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
     ).pipe(
       map((result): ChunkReport => {
         const doc = result.doc!;
-        ledger.markDone(chunk.id, runId, doc.status);
+        ledger.markDone(chunk.id);
         return {
           ...base,
           status: doc.status,
@@ -163,7 +173,7 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
     );
   };
 
-  const outcome = await new Promise<{ outcome: RunBatchResult['outcome']; message?: string }>((resolvePromise) => {
+  const outcome = await new Promise<{ outcome: BatchOutcome; message?: string }>((resolvePromise) => {
     if (o.signal?.aborted) return resolvePromise({ outcome: 'interrupted' });
     const subscription = pullMerge(items(), (item) => ('skip' in item ? of(skipReport(item)) : runChunk(item.chunk)), { concurrency }).subscribe({
       next: (report) => {
@@ -187,12 +197,12 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
   });
 
   const wallMs = Date.now() - started;
-  if (outcome.outcome === 'completed') ledger.complete(total);
-  else markSpanFailed(span, outcome.outcome, outcome.message);
+  ledger.end(outcome.outcome, total, outcome.message);
+  if (outcome.outcome !== 'completed') markSpanFailed(span, outcome.outcome, outcome.message);
   emit(EVENT_TYPES.batchCompleted, { outcome: outcome.outcome, ...totals, wallMs, ...(outcome.message && { message: outcome.message }) });
   span.setAttributes({ 'quorum.batch.outcome': outcome.outcome, 'quorum.batch.consensus': totals.consensus });
   span.end();
-  await closeAll(sinks, ledger);
+  await sinks.close();
   const exitCode = outcome.outcome === 'interrupted' ? 130 : outcome.outcome === 'stopped' || totals.quorumLost + totals.failed > 0 ? 1 : 0;
   return { batchId, totals, wallMs, outcome: outcome.outcome, ...(outcome.message && { message: outcome.message }), exitCode };
 }
@@ -223,11 +233,5 @@ function count(t: BatchTotals, r: ChunkReport): void {
 /** Errors that end the whole batch rather than one chunk: a spent quota must not become a storm of failures. */
 function isFatal(error: unknown): boolean {
   return error instanceof QuotaExhaustedError;
-}
-
-async function closeAll(sinks: RunSinks, ledger: BatchLedger): Promise<void> {
-  const results = await Promise.allSettled([sinks.close(), ledger.close()]);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 

@@ -13,6 +13,7 @@ import { folderEvents } from '../watch/folderEvents.js';
 import { hashFile, WatchState } from '../watch/watchState.js';
 import { askRun } from './runAsk.js';
 import { newRunId } from './runId.js';
+import { legacyFolderMessage } from '../runlog/legacy.js';
 import { openRunSinks } from './runSinks.js';
 
 export interface RunWatchOptions {
@@ -32,6 +33,8 @@ export interface RunWatchOptions {
   stableMs?: number;
   polling?: boolean;
   limiter?: RateLimiter;
+  /** Render each run's view files (runs/<id>/consensus.md, …) too; off by default, the run log is the record. */
+  runFiles?: boolean;
   /** One line per file researched, skipped or unchanged. */
   onFile?: (report: FileReport) => void;
 }
@@ -58,8 +61,10 @@ export async function runWatch(o: RunWatchOptions): Promise<{ exitCode: 130 }> {
   const n = o.panel.members.length;
   const quorum = validateQuorum(o.quorum ?? o.panel.quorum ?? defaultQuorum(n), n);
   const dir = resolve(o.dir);
+  const legacy = legacyFolderMessage(o.out);
+  if (legacy) throw new UsageError(legacy);
   const state = WatchState.for(o.out, dir);
-  const sinks = openRunSinks(o.out, o.env);
+  const sinks = openRunSinks(o.out, o.env, { runFiles: Boolean(o.runFiles) });
 
   const research = (path: string): Observable<FileReport> => {
     const file = relative(dir, path).split('\\').join('/');

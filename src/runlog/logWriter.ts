@@ -101,6 +101,7 @@ export class LogWriter {
   #errorCount = 0;
   #closing: Promise<void> | undefined;
   #committed = 0;
+  #everFailed = false;
 
   private constructor(readonly dir: string, options: LogWriterOptions) {
     this.#lock = new FolderLock(join(dir, '.runlog.lock'));
@@ -152,15 +153,22 @@ export class LogWriter {
    * runs/batches); rejects naming the log when any commit since the last report failed.
    */
   commit(): Promise<void> {
+    return this.settled().then(() => this.#throwKept());
+  }
+
+  /** Resolves once every line written so far has been committed or has failed; never rejects. */
+  settled(): Promise<void> {
     const upTo = this.#accepted;
-    const done =
-      this.#settled >= upTo
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            this.#waiters.push({ upTo, resolve });
-            this.#kick();
-          });
-    return done.then(() => this.#throwKept());
+    if (this.#settled >= upTo) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#waiters.push({ upTo, resolve });
+      this.#kick();
+    });
+  }
+
+  /** True once any commit failed (whether or not `commit()` has reported it yet). */
+  get failed(): boolean {
+    return this.#everFailed;
   }
 
   /** Commits what is left, syncs every log written to, closes the files. Idempotent. */
@@ -301,6 +309,7 @@ export class LogWriter {
   }
 
   #fail(error: unknown): void {
+    this.#everFailed = true;
     this.#errorCount++;
     if (this.#errors.length === 0) this.#errors.push(error instanceof Error ? error : new Error(String(error)));
   }

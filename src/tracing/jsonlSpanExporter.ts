@@ -5,7 +5,7 @@ import {
   hrTimeToTimeStamp,
   type ExportResult,
 } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { JsonlSink } from '../sinks/jsonlSink.js';
 import type { Sink } from '../sinks/sink.js';
 
@@ -94,5 +94,33 @@ export class JsonlSpanExporter implements SpanExporter {
   shutdown(): Promise<void> {
     this.#shutDown = true;
     return this.#sink.close();
+  }
+}
+
+/**
+ * Hands each ended span straight to a sink. The SDK's SimpleSpanProcessor wraps every export in a
+ * promise and tracks it, which is pure overhead for a sink that only queues a line; this
+ * processor keeps the sink's own contract instead (`write` never throws, errors surface from
+ * `forceFlush` and `shutdown`).
+ */
+export class JsonlSpanProcessor implements SpanProcessor {
+  #shutDown = false;
+
+  constructor(readonly sink: Sink<SpanLine>) {}
+
+  onStart(): void {}
+
+  onEnd(span: ReadableSpan): void {
+    if (this.#shutDown) return;
+    this.sink.write(spanToLine(span));
+  }
+
+  forceFlush(): Promise<void> {
+    return this.sink.flush();
+  }
+
+  shutdown(): Promise<void> {
+    this.#shutDown = true;
+    return this.sink.close();
   }
 }

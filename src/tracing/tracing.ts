@@ -18,12 +18,19 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_ERROR_TYPE } from './attributes.js';
-import { JsonlSpanExporter } from './jsonlSpanExporter.js';
+import { JsonlSink } from '../sinks/jsonlSink.js';
+import type { Sink } from '../sinks/sink.js';
+import { JsonlSpanProcessor, type SpanLine } from './jsonlSpanExporter.js';
 import { LazyExporter } from './lazyExporter.js';
 
 export interface TracingOptions {
-  /** The `traces.jsonl` every finished span is appended to, whatever else is configured. */
-  tracesPath: string;
+  /**
+   * Where every finished span goes, whatever else is configured: a sink (the run log's
+   * `traces.jsonl`, committed with the other logs), or a JSONL path of its own.
+   */
+  spans?: Sink<SpanLine>;
+  /** The `traces.jsonl` to append to when no `spans` sink is given. */
+  tracesPath?: string;
   /** `service.name` of the resource; `OTEL_SERVICE_NAME` wins, then this, then `quorum`. */
   serviceName?: string;
   /** `service.version` of the resource, when known. */
@@ -63,10 +70,11 @@ export const TRACER_NAME = 'quorum';
  */
 export function createTracing(opts: TracingOptions): Tracing {
   const env = opts.env ?? process.env;
-  const jsonl = new JsonlSpanExporter(opts.tracesPath);
-  // Simple (synchronous) processing for the file: a span is on disk as soon as it ends, so a
-  // crash mid-run still leaves the spans that finished.
-  const spanProcessors: SpanProcessor[] = [new SimpleSpanProcessor(jsonl)];
+  if (!opts.spans && !opts.tracesPath) throw new TypeError('createTracing needs a spans sink or a tracesPath');
+  // Each span is handed to the sink as it ends (the sink batches the disk writes), so a crash
+  // mid-run still leaves the spans that finished, at the cost of the span processor's own
+  // per-span bookkeeping only.
+  const spanProcessors: SpanProcessor[] = [new JsonlSpanProcessor(opts.spans ?? new JsonlSink<SpanLine>(opts.tracesPath!))];
 
   const exporters = listOf(env.OTEL_TRACES_EXPORTER);
   const otlpUrl = otlpTracesUrl(env, exporters);

@@ -5,6 +5,7 @@ import { readJsonl } from '../../src/sinks/readJsonl.js';
 import { startSandboxServer, type SandboxServer } from '../../src/sandbox/server.js';
 import type { ConsensusDocument } from '../../src/types.js';
 import { panelScenario, runCli, spawnCli, tempDir, writePanel } from '../helpers/cli.js';
+import { answerLines, runLines } from '../helpers/runLog.js';
 
 let server: SandboxServer | undefined;
 afterEach(async () => {
@@ -24,13 +25,7 @@ function specs(dir: string, sections = 8): string {
   return root;
 }
 
-function consensusDocs(out: string): ConsensusDocument[] {
-  const runs = join(out, 'runs');
-  if (!existsSync(runs)) return [];
-  return readdirSync(runs)
-    .filter((r) => existsSync(join(runs, r, 'consensus.json')))
-    .map((r) => JSON.parse(readFileSync(join(runs, r, 'consensus.json'), 'utf8')) as ConsensusDocument);
-}
+const consensusDocs = (out: string): ConsensusDocument[] => runLines(out);
 
 async function setup(extra: Record<string, unknown> = {}) {
   const scenario = panelScenario();
@@ -55,6 +50,12 @@ describe('quorum batch', () => {
     expect(docs.every((d) => d.chunk!.source.endsWith('long.md') || d.chunk!.source.endsWith('short.txt'))).toBe(true);
     expect(run.stderr).toMatch(/Skipped .*empty\.md/);
     expect(run.stderr).toMatch(/Skipped .*image\.md: looks binary/);
+    // The run log is the whole record: no file per chunk.
+    expect(readdirSync(out).sort()).toEqual(['answers.jsonl', 'batches.jsonl', 'blackboard.jsonl', 'cloudevents.jsonl', 'runs.jsonl', 'traces.jsonl']);
+    const lines = runLines(out);
+    expect(lines.every((l) => l.batchId === summary.batchId && l.models.length === 8)).toBe(true);
+    expect(answerLines(out).filter((a) => a.round === 1)).toHaveLength(8 * summary.chunks);
+    expect(new Set(answerLines(out).map((a) => a.runId))).toEqual(new Set(lines.map((l) => l.runId)));
 
     const events = (await readJsonl<Record<string, any>>(join(out, 'cloudevents.jsonl'))).records;
     const batchId = summary.batchId;
@@ -97,7 +98,9 @@ describe('quorum batch', () => {
     const ids = docs.map((d) => d.chunk!.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(docs).toHaveLength(summary.chunks);
-    for (const file of ['cloudevents.jsonl', 'traces.jsonl', 'blackboard.jsonl']) {
+    for (const file of ['cloudevents.jsonl', 'traces.jsonl', 'blackboard.jsonl', 'runs.jsonl', 'answers.jsonl', 'batches.jsonl']) {
+      const text = readFileSync(join(out, file), 'utf8');
+      expect(text.endsWith('\n')).toBe(true);
       expect((await readJsonl(join(out, file))).skipped).toBe(0);
     }
     const again = await runCli([...args, '--resume'], ENV);

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSandboxServer, type SandboxServer } from '../../src/sandbox/server.js';
 import type { ConsensusDocument } from '../../src/types.js';
 import { panelScenario, runCli, spawnCli, tempDir, writePanel, type CliRun } from '../helpers/cli.js';
+import { runLines } from '../helpers/runLog.js';
 
 let server: SandboxServer | undefined;
 afterEach(async () => {
@@ -12,12 +13,7 @@ afterEach(async () => {
 });
 
 const ENV = { OPENROUTER_API_KEY: 'sk-test' };
-const docs = (out: string): ConsensusDocument[] =>
-  existsSync(join(out, 'runs'))
-    ? readdirSync(join(out, 'runs'))
-        .filter((r) => existsSync(join(out, 'runs', r, 'consensus.json')))
-        .map((r) => JSON.parse(readFileSync(join(out, 'runs', r, 'consensus.json'), 'utf8')) as ConsensusDocument)
-    : [];
+const docs = (out: string): ConsensusDocument[] => runLines(out);
 const until = async (check: () => boolean, what: string) => {
   for (let i = 0; i < 600 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
   if (!check()) throw new Error(`timed out waiting for ${what}`);
