@@ -8,6 +8,7 @@ import { defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
 import { UsageError } from '../errors.js';
 import { EVENT_TYPES, makeEvent, type QuorumEvent } from '../events.js';
 import type { ModelCall } from '../models/call.js';
+import { createOpenAICall } from '../models/openaiCall.js';
 import { pullMerge } from '../operators/pullMerge.js';
 import type { Round } from '../pipelines/ask.js';
 import type { RetryBackoffOptions } from '../operators/retryBackoff.js';
@@ -131,6 +132,8 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
     }
   }
 
+  // One client for every chunk: it holds the connection pool, and building one per chunk showed in the profile.
+  const call = o.call ?? createOpenAICall({ env: o.env });
   const runChunk = (chunk: Chunk): Observable<ChunkReport> => {
     const base = { source: chunk.source, index: chunk.index, chunkId: chunk.id };
     if (ledger.isDone(chunk.id)) return of({ ...base, status: 'already-done' as const });
@@ -147,7 +150,7 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
         runId,
         ...(o.graceMs !== undefined && { graceMs: o.graceMs }),
         ...(o.sandbox && { sandbox: true }),
-        ...(o.call && { call: o.call }),
+        call,
         ...(o.retry && { retry: o.retry }),
         ...(o.limiter && { limiter: o.limiter }),
       },

@@ -6,6 +6,7 @@ import type { RateLimiter } from '../batch/rateLimiter.js';
 import { defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
 import { UsageError } from '../errors.js';
 import type { ModelCall } from '../models/call.js';
+import { createOpenAICall } from '../models/openaiCall.js';
 import { pullMerge } from '../operators/pullMerge.js';
 import type { Round } from '../pipelines/ask.js';
 import type { RunStatus, Panel } from '../types.js';
@@ -66,6 +67,8 @@ export async function runWatch(o: RunWatchOptions): Promise<{ exitCode: 130 }> {
   const state = WatchState.for(o.out, dir);
   const sinks = openRunSinks(o.out, o.env, { runFiles: Boolean(o.runFiles) });
 
+  // One client for every chunk: it holds the connection pool, and building one per chunk showed in the profile.
+  const call = o.call ?? createOpenAICall({ env: o.env });
   const research = (path: string): Observable<FileReport> => {
     const file = relative(dir, path).split('\\').join('/');
     return defer(() => from(hashFile(path))).pipe(
@@ -87,7 +90,7 @@ export async function runWatch(o: RunWatchOptions): Promise<{ exitCode: 130 }> {
                 ...(o.rounds && { rounds: o.rounds }),
                 ...(o.graceMs !== undefined && { graceMs: o.graceMs }),
                 ...(o.sandbox && { sandbox: true }),
-                ...(o.call && { call: o.call }),
+                call,
                 ...(o.limiter && { limiter: o.limiter }),
               },
               { sinks, chunk: { source: chunk.source, id: chunk.id }, supersedes },

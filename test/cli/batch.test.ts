@@ -56,6 +56,9 @@ describe('quorum batch', () => {
     expect(lines.every((l) => l.batchId === summary.batchId && l.models.length === 8)).toBe(true);
     expect(answerLines(out).filter((a) => a.round === 1)).toHaveLength(8 * summary.chunks);
     expect(new Set(answerLines(out).map((a) => a.runId))).toEqual(new Set(lines.map((l) => l.runId)));
+    // With no view written, the blackboard points into the run log.
+    const signals = readFileSync(join(out, 'blackboard.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(signals.map((x) => x.pull).sort()).toEqual(lines.map((l) => `runs.jsonl#${l.runId}`).sort());
 
     const events = (await readJsonl<Record<string, any>>(join(out, 'cloudevents.jsonl'))).records;
     const batchId = summary.batchId;
@@ -65,6 +68,25 @@ describe('quorum batch', () => {
     const spans = (await readJsonl<Record<string, any>>(join(out, 'traces.jsonl'))).records;
     const batchSpan = spans.find((s) => s.name === 'batch')!;
     expect(spans.filter((s) => s.name === 'scatter_gather_research').every((s) => s.parentSpanId === batchSpan.spanId)).toBe(true);
+  });
+
+  it('--run-files also renders each chunk\'s runs/<id>/ files from its committed lines', async () => {
+    const { root, out, panel } = await setup();
+    const run = await runCli(['batch', root, '--query', 'Q?', '--panel', panel, '--out', out, '--chunk-tokens', '120', '--rounds', '2', '--run-files', '--json'], ENV);
+    expect(run.code).toBe(0);
+    const lines = runLines(out);
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    for (const line of lines) {
+      const dir = join(out, 'runs', line.runId);
+      const { models, batchId, pool, panelSource, ...doc } = line;
+      expect(JSON.parse(readFileSync(join(dir, 'consensus.json'), 'utf8'))).toEqual(doc);
+      expect(readFileSync(join(dir, 'consensus.md'), 'utf8')).toContain(doc.claims[0]!.text);
+      expect(JSON.parse(readFileSync(join(dir, 'candidates.json'), 'utf8'))).toEqual(pool);
+      expect(readdirSync(join(dir, 'responses'))).toHaveLength(8);
+      expect(readdirSync(join(dir, 'votes'))).toHaveLength(8);
+    }
+    const signals = readFileSync(join(out, 'blackboard.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(signals.map((x) => x.pull).sort()).toEqual(lines.map((l) => `runs/${l.runId}/consensus.md`).sort());
   });
 
   it('gives the same chunk ids on every run of the same input', async () => {
