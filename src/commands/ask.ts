@@ -1,14 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../errors.js';
-import { plannedCalls, quotaWarningFor } from '../panel/quota.js';
-import { readContext } from '../run/readContext.js';
-import { runAsk } from '../run/runAsk.js';
-import { LiveView } from '../terminal/liveView.js';
-import { formatResult } from '../terminal/printResult.js';
 import type { CliContext } from './context.js';
-import { setUpRun } from './panelSetup.js';
 
-interface AskArgs {
+export interface AskArgs {
   query: string;
   context?: string;
   panel?: string;
@@ -39,43 +32,7 @@ export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
         .option('synthesize', { type: 'string', describe: 'After the vote, a chair model writes a short answer citing the consensus claims [MODEL: default the member that agrees most]' })
         .option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' })
         .option('json', { type: 'boolean', default: false, describe: 'Print consensus.json instead of the summary' }) as Argv<AskArgs>,
-    handler: async (args) => {
-      const query = String(args.query ?? '').trim();
-      if (query === '') throw new UsageError('The query is empty; ask a question, e.g. quorum ask "What are the key concepts in these specs?"');
-      const context = args.context !== undefined ? readContext(args.context) : undefined;
-      const setup = await setUpRun(args, ctx);
-      const { panel, env, sandbox, rounds } = setup;
-      try {
-        if (!sandbox) {
-          const planned = plannedCalls(panel, { rounds, synthesize: args.synthesize !== undefined });
-          const warning = await quotaWarningFor(panel, env, planned, { signal: ctx.signal });
-          if (warning) ctx.stderr.write(`Warning: ${warning}\n`);
-        }
-        if (sandbox && !args.json) ctx.stderr.write(`SANDBOX: ${panel.members.length} simulated models at ${sandbox.baseURL}; no real model is asked.\n`);
-        const live = args.json ? undefined : new LiveView(panel.members, ctx.stderr);
-        const result = await runAsk({
-          request: { query, ...(context && { context }) },
-          panel,
-          out: args.out,
-          quorum: setup.quorum,
-          graceMs: setup.graceMs,
-          rounds,
-          ...(args.synthesize !== undefined && { synthesize: args.synthesize.trim() ? { model: args.synthesize.trim() } : {} }),
-          env,
-          sandbox: Boolean(sandbox),
-          signal: ctx.signal,
-          live,
-        });
-        live?.close();
-        if (result.exitCode === 130) {
-          ctx.stderr.write(`Interrupted: run ${result.runId} cancelled; no consensus was written.\n`);
-        } else if (result.doc) {
-          ctx.stdout.write(args.json ? `${JSON.stringify(result.doc, null, 2)}\n` : formatResult(result.doc, result.runDir));
-        }
-        ctx.exitCode = result.exitCode;
-      } finally {
-        await setup.close();
-      }
-    },
+    // The implementation (runAsk: the OpenAI SDK, OpenTelemetry, zod, rxjs…) loads only when ask runs.
+    handler: async (args) => (await import('../handlers/ask.js')).handler(args, ctx),
   };
 }

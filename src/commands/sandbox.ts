@@ -1,11 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
-import { integerFlag } from '../run/parseOptions.js';
-import { defaultScenario } from '../sandbox/defaultScenario.js';
-import { loadScenario } from '../sandbox/scenario.js';
-import { startSandboxServer } from '../sandbox/server.js';
 import type { CliContext } from './context.js';
 
-interface SandboxArgs {
+export interface SandboxArgs {
   scenario?: string;
   port?: string;
 }
@@ -18,27 +14,7 @@ export function sandboxCommand(ctx: CliContext): CommandModule<object, SandboxAr
       y
         .option('scenario', { type: 'string', describe: 'Scenario file (JSON or YAML): models, answers, latencies, faults' })
         .option('port', { type: 'string', describe: 'TCP port (default: a free one)' }) as Argv<SandboxArgs>,
-    handler: async (args) => {
-      const port = integerFlag('--port', args.port, { min: 0 }) ?? 0;
-      const scenario = args.scenario ? await loadScenario(args.scenario) : defaultScenario();
-      const server = await startSandboxServer({ scenario, port });
-      ctx.stdout.write(
-        [
-          `SANDBOX: ${scenario.models.length} simulated models (not real ones) at ${server.baseURL}`,
-          ...scenario.models.map((m) => `  ${m.model}${m.fault ? `  [fault: ${m.fault}]` : ''}`),
-          '',
-          'Point quorum (or any OpenAI-compatible client) at it:',
-          `  OPENROUTER_BASE_URL=${server.baseURL} OPENROUTER_API_KEY=sandbox quorum ask "…" --panel <a panel of these models>`,
-          'Ctrl-C stops it.',
-          '',
-        ].join('\n'),
-      );
-      await new Promise<void>((resolve) => {
-        if (ctx.signal.aborted) resolve();
-        ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-      });
-      await server.close();
-      ctx.exitCode = 130;
-    },
+    // The implementation (the simulated server, zod, yaml) loads only when sandbox runs.
+    handler: async (args) => (await import('../handlers/sandbox.js')).handler(args, ctx),
   };
 }

@@ -4,7 +4,7 @@ import { resolveApiKeys } from '../run/apiKeys.js';
 import { integerFlag } from '../run/parseOptions.js';
 import { startSandboxPanel } from '../run/sandboxPanel.js';
 import type { Panel } from '../types.js';
-import type { CliContext } from './context.js';
+import type { CliContext } from '../commands/context.js';
 
 /** Flags every run command shares (ask, batch, watch). */
 export interface RunFlags {

@@ -1,0 +1,66 @@
+import { UsageError } from '../errors.js';
+import { integerFlag } from '../run/parseOptions.js';
+import { runBatch } from '../run/runBatch.js';
+import { limiterFor } from '../run/limiterFor.js';
+import { BatchProgress, formatTotals } from '../terminal/batchProgress.js';
+import type { BatchArgs } from '../commands/batch.js';
+import type { CliContext } from '../commands/context.js';
+import { setUpRun } from './panelSetup.js';
+
+/** `quorum batch`: loaded by src/commands/batch.ts when the command runs. */
+export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
+  const query = String(args.query ?? '').trim();
+  if (query === '') throw new UsageError('Give the question with --query "…" (it is asked of every chunk)');
+  const chunkTokens = integerFlag('--chunk-tokens', args['chunk-tokens'], { min: 50 });
+  const overlapTokens = integerFlag('--overlap', args.overlap, { min: 0 });
+  const concurrency = integerFlag('--concurrency', args.concurrency, { min: 1 });
+  const rpm = integerFlag('--rpm', args.rpm, { min: 1 });
+  const modelRpm = integerFlag('--model-rpm', args['model-rpm'], { min: 1 });
+  const setup = await setUpRun(args, ctx);
+  const { panel, env, sandbox, rounds, quorum, graceMs } = setup;
+  try {
+    let progress: BatchProgress | undefined;
+    const result = await runBatch({
+      patterns: args.inputs.map(String),
+      query,
+      panel,
+      out: args.out,
+      env,
+      rounds,
+      resume: args.resume,
+      runFiles: args['run-files'],
+      limiter: limiterFor(panel, { ...(rpm !== undefined && { rpm }), ...(modelRpm !== undefined && { modelRpm }) }),
+      signal: ctx.signal,
+      ...(chunkTokens !== undefined && { chunkTokens }),
+      ...(overlapTokens !== undefined && { overlapTokens }),
+      ...(concurrency !== undefined && { concurrency }),
+      ...(quorum !== undefined && { quorum }),
+      ...(graceMs !== undefined && { graceMs }),
+      ...(sandbox && { sandbox: true }),
+      onStart: ({ batchId, chunks, resumed, alreadyDone }) => {
+        if (sandbox) ctx.stderr.write('SANDBOX: simulated models; no real model is asked.\n');
+        ctx.stderr.write(`Batch ${batchId}: ${chunks} chunk(s)${resumed ? `, resuming (${alreadyDone} already decided)` : ''}\n`);
+        if (!args.json) progress = new BatchProgress(chunks, ctx.stderr);
+      },
+      onChunk: (report) => {
+        if (progress) progress.chunk(report);
+        // Skipped files are reported whatever the output format: the user must know.
+        else if (report.status === 'skipped') ctx.stderr.write(`${report.message}\n`);
+      },
+    });
+    progress?.close();
+    const resumeHint = `quorum ${[...(ctx.argv ?? []).filter((a) => a !== '--resume'), '--resume'].map(shellQuote).join(' ')}`;
+    if (result.outcome === 'interrupted') ctx.stderr.write(`Interrupted: in-flight chunks were cancelled and nothing half-written was kept.\nResume with: ${resumeHint}\n`);
+    if (result.outcome === 'stopped') ctx.stderr.write(`Stopped: ${result.message}\nResume with: ${resumeHint}\n`);
+    if (result.outcome === 'nothing-to-do') ctx.stderr.write(`${result.message}\n`);
+    if (args.json) ctx.stdout.write(`${JSON.stringify({ batchId: result.batchId, outcome: result.outcome, ...result.totals, wallMs: result.wallMs }, null, 2)}\n`);
+    else ctx.stdout.write(`Batch ${result.batchId} ${result.outcome}:\n${formatTotals(result.totals, result.wallMs)}`);
+    ctx.exitCode = result.exitCode;
+  } finally {
+    await setup.close();
+  }
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}

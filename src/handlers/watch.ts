@@ -1,0 +1,50 @@
+import { UsageError } from '../errors.js';
+import { integerFlag } from '../run/parseOptions.js';
+import { runWatch } from '../run/runWatch.js';
+import { limiterFor } from '../run/limiterFor.js';
+import type { CliContext } from '../commands/context.js';
+import type { WatchArgs } from '../commands/watch.js';
+import { setUpRun } from './panelSetup.js';
+
+/** `quorum watch`: loaded by src/commands/watch.ts when the command runs. */
+export async function handler(args: WatchArgs, ctx: CliContext): Promise<void> {
+  const query = String(args.query ?? '').trim();
+  if (query === '') throw new UsageError('Give the question with --query "…" (it is asked of every new or changed file)');
+  const chunkTokens = integerFlag('--chunk-tokens', args['chunk-tokens'], { min: 50 });
+  const rpm = integerFlag('--rpm', args.rpm, { min: 1 });
+  const modelRpm = integerFlag('--model-rpm', args['model-rpm'], { min: 1 });
+  const setup = await setUpRun(args, ctx);
+  const { panel, env, sandbox, rounds, quorum, graceMs } = setup;
+  try {
+    ctx.stderr.write(`Watching ${args.dir}${sandbox ? ' (SANDBOX: simulated models)' : ''}; Ctrl-C stops.\n`);
+    const result = await runWatch({
+      dir: String(args.dir),
+      query,
+      panel,
+      out: args.out,
+      env,
+      signal: ctx.signal,
+      rounds,
+      polling: args.polling,
+      runFiles: args['run-files'],
+      limiter: limiterFor(panel, { ...(rpm !== undefined && { rpm }), ...(modelRpm !== undefined && { modelRpm }) }),
+      ...(quorum !== undefined && { quorum }),
+      ...(graceMs !== undefined && { graceMs }),
+      ...(chunkTokens !== undefined && { chunkTokens }),
+      ...(sandbox && { sandbox: true }),
+      onFile: (r) => {
+        const line =
+          r.status === 'researched'
+            ? `${r.file}: ${r.runIds!.length} chunk(s) decided (${r.statuses!.join(', ')})${r.supersedes ? `; replaces ${r.supersedes.length} earlier run(s)` : ''}`
+            : r.status === 'unchanged'
+              ? `${r.file}: same content as last researched; not run again`
+              : `${r.file}: ${r.status}: ${r.message}`;
+        ctx.stdout.write(`${line}\n`);
+      },
+    });
+    ctx.stderr.write('Stopped watching; every artifact is flushed.\n');
+    ctx.exitCode = result.exitCode;
+  } finally {
+    await setup.close();
+  }
+}
