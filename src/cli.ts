@@ -2,13 +2,20 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
+// Start-up: `--version`, `--help` and every command's option parsing load only src/commands/*,
+// light modules that define a command (name, description, options) and import nothing heavy at
+// the top (types, errors.js, small helpers). Each handler loads its implementation from
+// src/handlers/<command>.ts with `await import(…)`, so a command loads only its own modules and
+// no SDK, OpenTelemetry, zod, yaml, DuckDB or Vega loads for help. test/cli/startup.test.ts checks it.
 import { askCommand } from './commands/ask.js';
 import { batchCommand } from './commands/batch.js';
 import { panelCommand } from './commands/panel.js';
 import type { CliContext } from './commands/context.js';
+import { migrateCommand } from './commands/migrate.js';
 import { replayCommand } from './commands/replay.js';
 import { reportCommand } from './commands/report.js';
 import { sandboxCommand } from './commands/sandbox.js';
+import { showCommand } from './commands/show.js';
 import { sqlCommand } from './commands/sql.js';
 import { watchCommand } from './commands/watch.js';
 import { UsageError, redact } from './errors.js';
@@ -35,11 +42,13 @@ export async function main(argv: string[], io: Partial<CliContext> = {}): Promis
       .command(askCommand(ctx))
       .command(batchCommand(ctx))
       .command(replayCommand(ctx))
+      .command(showCommand(ctx))
       .command(reportCommand(ctx))
       .command(sqlCommand(ctx))
       .command(panelCommand(ctx))
       .command(watchCommand(ctx))
       .command(sandboxCommand(ctx))
+      .command(migrateCommand(ctx))
       .demandCommand(1, 'Give a command, e.g. quorum ask "…" (see quorum --help)')
       .strict()
       .recommendCommands()

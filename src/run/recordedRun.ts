@@ -1,15 +1,17 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Candidate } from '../claims/candidates.js';
 import { UsageError } from '../errors.js';
 import type { QuorumEvent, RunStartedData } from '../events.js';
-import { readJsonl } from '../sinks/readJsonl.js';
+import { legacyFolderMessage } from '../runlog/legacy.js';
+import { type AnswerLine, LOG_FILES, type RunLine } from '../runlog/lines.js';
+import { answersOf, findRunLine, readLog } from '../runlog/readLog.js';
+import { knownRunIds } from '../runlog/runIds.js';
 import type { ConsensusDocument, FailureRecord, ModelFailure, ModelOutcome, ModelSuccess, Panel } from '../types.js';
 
-/** What a finished (or interrupted) run left on disk, enough to gather it again without a model call. */
+/** What a decided (or interrupted) run left in the logs, enough to gather it again without a model call. */
 export interface RecordedRun {
   runId: string;
-  runDir: string;
   query: string;
   panel: Panel;
   /** q as the run was configured. */
@@ -21,100 +23,93 @@ export interface RecordedRun {
   /** Round 2, when it ran: the pool and each voter's recorded outcome. */
   candidates?: Candidate[];
   votes: Map<number, ModelOutcome>;
+  /** The run's answer lines as committed (both rounds), for a replay to record under its own run id. */
+  answers: AnswerLine[];
+  /** The run line; absent for a run interrupted before it was decided. */
+  line?: RunLine;
 }
 
-interface ResponseFile {
-  port: number;
-  model: string;
-  family: string;
-  latencyMs: number;
-  attempts: number;
-  usage: ModelSuccess['usage'];
-  finishReason: string | null;
-  responseId: string | null;
-  text: string;
-}
+/** Run ids are file-name safe (`20261126T041409Z-3f9a1c`); anything else is a typo or worse. */
+const RUN_ID = /^[\w.-]+$/;
 
-/** Loads run `runId` from the artifacts folder `out`; an unknown id names the ids nearby. */
+/**
+ * Loads run `runId` from the run log in `out`: its run line, its answers, and for a run
+ * interrupted before its line was committed, its events. An unknown id names the ids nearby; a
+ * 0.1 folder says to migrate it.
+ */
 export async function loadRecordedRun(out: string, runId: string): Promise<RecordedRun> {
-  const runsDir = join(out, 'runs');
-  const runDir = join(runsDir, runId);
-  if (!/^[\w.-]+$/.test(runId) || !existsSync(runDir) || !statSync(runDir).isDirectory()) {
-    const known = existsSync(runsDir) ? readdirSync(runsDir) : [];
-    const near = nearby(runId, known);
-    throw new UsageError(
-      known.length === 0
-        ? `Unknown run id ${runId}: ${runsDir} holds no runs; check --out`
-        : `Unknown run id ${runId} in ${runsDir}; ${near.length ? `nearby: ${near.join(', ')}` : `${known.length} runs exist, e.g. ${known.slice(-3).join(', ')}`}`,
-    );
-  }
-  const consensus = readJson<ConsensusDocument>(join(runDir, 'consensus.json'));
-  const events = await eventsOf(out, runId);
-  const started = events.find((x) => x.type === 'quorum.run.started')?.data as RunStartedData | undefined;
-  const responses = readDir<ResponseFile>(join(runDir, 'responses'));
-  const votes = readDir<ResponseFile>(join(runDir, 'votes'));
-  const candidates = readJson<Candidate[]>(join(runDir, 'candidates.json'));
+  const legacy = legacyFolderMessage(out);
+  if (legacy !== undefined) throw new UsageError(legacy);
+  if (!RUN_ID.test(runId)) throw await unknownRunError(out, runId);
+  const [line, answers] = await Promise.all([findRunLine(out, runId), answersOf(out, runId)]);
+  // The events are only needed when no run line says what happened.
+  const events = line ? [] : await eventsOf(out, runId);
+  const started = events.find((e) => e.type === 'quorum.run.started')?.data as RunStartedData | undefined;
+  if (!line && !started && answers.length === 0) throw await unknownRunError(out, runId);
 
-  const size = consensus?.quorum.panel ?? started?.panel.size ?? Math.max(-1, ...responses.map((r) => r.port)) + 1;
-  if (size < 1) throw new UsageError(`Run ${runId} has no recorded answers and no consensus to replay (${runDir} is empty)`);
-  const modelOf = new Map<number, { model: string; family: string }>();
-  for (const m of started?.panel.members ?? []) modelOf.set(m.port, m);
-  for (const r of [...responses, ...votes]) modelOf.set(r.port, { model: r.model, family: r.family });
-  for (const f of consensus?.failures ?? []) if (!modelOf.has(f.port)) modelOf.set(f.port, { model: f.model, family: f.model.split('/')[0]! });
+  const size = line?.quorum.panel ?? started?.panel.size ?? Math.max(-1, ...answers.map((a) => a.port)) + 1;
+  if (size < 1) throw new UsageError(`Run ${runId} has no recorded answers and no consensus to replay: it was interrupted before any port answered; ask again`);
+  const seats = seatsOf(size, line, started, answers);
   const panel: Panel = {
     source: `replay of ${runId}`,
     baseURL: 'http://replay.invalid',
     apiKeyEnv: 'QUORUM_REPLAY',
     timeoutMs: 1,
-    members: Array.from({ length: size }, (_, port) => ({
-      port,
-      model: modelOf.get(port)?.model ?? 'unknown',
-      family: modelOf.get(port)?.family ?? 'unknown',
-      baseURL: 'http://replay.invalid',
-      apiKeyEnv: 'QUORUM_REPLAY',
-      timeoutMs: 1,
-    })),
+    members: seats.map(({ port, model, family }) => ({ port, model, family, baseURL: 'http://replay.invalid', apiKeyEnv: 'QUORUM_REPLAY', timeoutMs: 1 })),
   };
 
-  const recordedFailures = failuresOf(events, consensus);
+  // Later lines win, should a port's answer ever be committed twice.
+  const replies = { 1: new Map<number, AnswerLine>(), 2: new Map<number, AnswerLine>() };
+  for (const a of answers) replies[a.round === 2 ? 2 : 1].set(a.port, a);
+  const recordedFailures = line ? failuresOfLine(line) : failuresOfEvents(events);
   const outcomes = panel.members.map((m): ModelOutcome => {
-    const answer = responses.find((r) => r.port === m.port);
-    if (answer) return success(answer);
-    return failure(m, recordedFailures.get(`1:${m.port}`));
+    const answer = replies[1].get(m.port);
+    return answer ? success(answer) : failure(m, recordedFailures.get(`1:${m.port}`));
   });
-  const voteOutcomes = new Map<number, ModelOutcome>();
+  const candidates = line?.pool;
+  const votes = new Map<number, ModelOutcome>();
   if (candidates) {
     for (const m of panel.members) {
-      const vote = votes.find((v) => v.port === m.port);
-      voteOutcomes.set(m.port, vote ? success(vote) : failure(m, recordedFailures.get(`2:${m.port}`)));
+      const vote = replies[2].get(m.port);
+      votes.set(m.port, vote ? success(vote) : failure(m, recordedFailures.get(`2:${m.port}`)));
     }
   }
   return {
     runId,
-    runDir,
-    query: consensus?.query ?? started?.query ?? '',
+    query: line?.query ?? started?.query ?? '',
     panel,
-    quorum: consensus?.quorum.configured ?? started?.quorum.configured ?? Math.ceil(0.75 * size),
+    quorum: line?.quorum.configured ?? started?.quorum.configured ?? Math.ceil(0.75 * size),
     rounds: candidates ? 2 : 1,
-    chunk: consensus?.chunk ?? null,
+    chunk: line ? line.chunk : chunkOfEvents(events, started),
     outcomes,
     ...(candidates && { candidates }),
-    votes: voteOutcomes,
+    votes,
+    answers,
+    ...(line && { line }),
   };
 }
 
-function success(r: ResponseFile): ModelSuccess {
+/** Who sat at each port: the run line's record, else the run's start event, else what answers and failures name. */
+function seatsOf(size: number, line: RunLine | undefined, started: RunStartedData | undefined, answers: readonly AnswerLine[]) {
+  const seat = new Map<number, { model: string; family: string }>();
+  for (const m of line?.models ?? started?.panel.members ?? []) seat.set(m.port, m);
+  for (const a of answers) if (!seat.has(a.port)) seat.set(a.port, a);
+  for (const f of line?.failures ?? []) if (!seat.has(f.port)) seat.set(f.port, { model: f.model, family: f.model.split('/')[0]! });
+  return Array.from({ length: size }, (_, port) => ({ port, model: seat.get(port)?.model ?? 'unknown', family: seat.get(port)?.family ?? 'unknown' }));
+}
+
+function success(a: AnswerLine): ModelSuccess {
   return {
     ok: true,
-    port: r.port,
-    model: r.model,
-    family: r.family,
-    latencyMs: r.latencyMs,
-    attempts: r.attempts,
-    usage: r.usage ?? {},
-    text: r.text,
-    ...(r.finishReason && { finishReason: r.finishReason }),
-    ...(r.responseId && { responseId: r.responseId }),
+    port: a.port,
+    model: a.model,
+    family: a.family,
+    latencyMs: a.latencyMs,
+    attempts: a.attempts,
+    usage: a.usage ?? {},
+    text: a.text,
+    ...(a.finishReason && { finishReason: a.finishReason }),
+    ...(a.responseId && { responseId: a.responseId }),
   };
 }
 
@@ -131,40 +126,44 @@ function failure(m: { port: number; model: string; family: string }, recorded: F
   };
 }
 
-/** Failures by `round:port`, from consensus.json, or else the run's model.failed events. */
-function failuresOf(events: readonly QuorumEvent[], consensus: ConsensusDocument | undefined): Map<string, FailureRecord> {
+/** Failures by `round:port`, as the run line records them. */
+function failuresOfLine(line: RunLine): Map<string, FailureRecord> {
+  return new Map(line.failures.map((f) => [`${f.round ?? 1}:${f.port}`, f]));
+}
+
+/** Failures by `round:port` of an interrupted run, from its model.failed and failed vote.cast events. */
+function failuresOfEvents(events: readonly QuorumEvent[]): Map<string, FailureRecord> {
   const map = new Map<string, FailureRecord>();
-  if (consensus) {
-    for (const f of consensus.failures) map.set(`${f.round ?? 1}:${f.port}`, f);
-    return map;
-  }
   for (const e of events) {
-    if (e.type === 'quorum.model.failed') map.set(`1:${e.data.port}`, { port: e.data.port, model: e.data.model, kind: e.data.kind, attempts: e.data.attempts, message: e.data.message });
+    if (e.type === 'quorum.model.failed') {
+      map.set(`1:${e.data.port}`, { port: e.data.port, model: e.data.model, kind: e.data.kind, attempts: e.data.attempts, message: e.data.message });
+    } else if (e.type === 'quorum.vote.cast' && !e.data.ok && e.data.kind) {
+      map.set(`2:${e.data.port}`, { port: e.data.port, model: e.data.model, kind: e.data.kind, attempts: e.data.attempts, round: 2, ...(e.data.message !== undefined && { message: e.data.message }) });
+    }
   }
   return map;
 }
 
-/** The run's own events from the shared log (empty when the log is gone). */
+/** An interrupted batch run's chunk, from its events (the run line records it for a decided run). */
+function chunkOfEvents(events: readonly QuorumEvent[], started: RunStartedData | undefined): ConsensusDocument['chunk'] {
+  const chunkId = events.find((e) => e.chunkid)?.chunkid;
+  return chunkId && started?.context ? { source: started.context.source, id: chunkId } : null;
+}
+
+/** The run's own events (empty when the log is gone); a text test passes over every other run's lines unparsed. */
 async function eventsOf(out: string, runId: string): Promise<QuorumEvent[]> {
-  const path = join(out, 'cloudevents.jsonl');
-  if (!existsSync(path)) return [];
-  return (await readJsonl<QuorumEvent>(path)).records.filter((e) => e.runid === runId);
+  const { records } = await readLog<QuorumEvent>(join(out, LOG_FILES.events), { contains: `"runid":${JSON.stringify(runId)}` });
+  return records.filter((e) => e.runid === runId);
 }
 
-function readJson<T>(path: string): T | undefined {
-  if (!existsSync(path)) return undefined;
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch {
-    throw new UsageError(`${path} is not valid JSON; the run's record is damaged`);
-  }
-}
-
-function readDir<T>(dir: string): T[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => /^port_\d+\.json$/.test(f))
-    .map((f) => readJson<T>(join(dir, f))!);
+/** "Unknown run id", naming the decided and interrupted runs whose ids are nearest. */
+export async function unknownRunError(out: string, runId: string): Promise<UsageError> {
+  const { decided, undecided } = existsSync(out) ? await knownRunIds(out) : { decided: [], undecided: [] };
+  const known = [...decided, ...undecided];
+  if (known.length === 0) return new UsageError(`Unknown run id ${runId}: ${out} holds no runs; check --out`);
+  const near = nearby(runId, known);
+  const latest = [...known].sort().slice(-3);
+  return new UsageError(`Unknown run id ${runId} in ${out}; ${near.length ? `nearby: ${near.join(', ')}` : `${known.length} runs exist, the latest: ${latest.join(', ')}`}`);
 }
 
 /** Up to five known ids closest to `id`: shared prefix first, then edit distance. */

@@ -1,5 +1,3 @@
-import { cpSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import { defaultMinResponders, validateQuorum } from '../claims/quorumRules.js';
 import { UsageError } from '../errors.js';
@@ -40,17 +38,14 @@ export async function runReplay(o: RunReplayOptions): Promise<RunReplayResult> {
     throw new UsageError(`Run ${o.runId} has no recorded vote round (it ran with --rounds 1); replay it with --rounds 1`);
   }
   const runId = newRunId();
-  const sinks = openRunSinks(o.out, o.env);
+  const sinks = openRunSinks(o.out, o.env, { runFiles: true });
   const recorder = new RunRecorder({
     runId,
     out: o.out,
     request: { query: recorded.query },
     panel: recorded.panel,
     quorum: { configured: quorum, minResponders: defaultMinResponders(n) },
-    tracer: sinks.tracing.tracer,
-    events: sinks.events,
-    blackboard: sinks.blackboard,
-    identity: sinks.identity,
+    sinks,
     sandbox: false,
     chunk: recorded.chunk,
     rounds,
@@ -58,10 +53,7 @@ export async function runReplay(o: RunReplayOptions): Promise<RunReplayResult> {
   });
   try {
     // The new run carries its own copy of the answers, so it can be replayed in turn.
-    for (const part of ['responses', 'votes']) {
-      const from = join(recorded.runDir, part);
-      if (existsSync(from)) cpSync(from, join(recorder.runDir, part), { recursive: true });
-    }
+    for (const answer of recorded.answers) recorder.recordAnswer({ ...answer, runId });
     const { stage, voteRoundStarted } = recorder.observer();
     const gathered = await firstValueFrom(replayPipeline(recorded, { quorum, rounds, observer: { stage, voteRoundStarted } }));
     const doc = recorder.complete(gathered);

@@ -41,7 +41,7 @@ let preload = '';
 let dir = '';
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+  if (!existsSync(CLI) || !existsSync(resolve(DIST, 'cli.js'))) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
   dir = tempDir('quorum-startup-');
   writeFileSync(
     join(dir, 'hooks.mjs'),
@@ -93,7 +93,12 @@ function traced(nodeArgs: string[]): Promise<Traced> {
   });
 }
 
-const cli = (...args: string[]) => traced([CLI, ...args]);
+/**
+ * The unbundled build (dist/cli.js, what a library importer gets): its module graph shows which
+ * command loads what. The binary on PATH is the bundle (dist/bin/cli.js), checked on its own below.
+ */
+const UNBUNDLED = resolve(DIST, 'cli.js');
+const cli = (...args: string[]) => traced([UNBUNDLED, ...args]);
 const importOf = (file: string) => traced(['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(join(DIST, file)).href)});`]);
 
 describe('start-up: what the binary loads', () => {
@@ -151,5 +156,14 @@ describe('start-up: what the binary loads', () => {
     expect(heavyIn(run.urls, ['@duckdb', 'vega'])).toEqual([]);
     // It does load its own pipelines: the hook sees the packages the library imports.
     expect(heavyIn(run.urls)).toContain('rxjs');
+  });
+
+  it('the bundled binary answers --version from its own files: no package from node_modules, no command implementation', async () => {
+    const run = await traced([CLI, '--version']);
+    expect(run.code).toBe(0);
+    expect(run.urls.filter((u) => u.includes('/node_modules/'))).toEqual([]);
+    const files = run.urls.filter((u) => u.startsWith(pathToFileURL(resolve(DIST, 'bin')).href)).map((u) => u.split('/').at(-1)!);
+    // Each command's implementation is its own chunk, named after src/handlers/<command>.ts.
+    expect(files.filter((f) => /^(ask|batch|panel|replay|sandbox|watch|show|migrate|sql|report)-/.test(f))).toEqual([]);
   });
 });

@@ -6,7 +6,8 @@ import { PassThrough } from 'node:stream';
 import { main } from '../../src/cli.js';
 import type { SandboxModel, Scenario } from '../../src/sandbox/scenario.js';
 
-export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+/** The bundled binary that `npm install` puts on PATH (scripts/bundle.mjs). */
+export const CLI = resolve(import.meta.dirname, '../../dist/bin/cli.js');
 
 export function tempDir(prefix = 'quorum-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

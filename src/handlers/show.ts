@@ -1,0 +1,16 @@
+import type { CliContext } from '../commands/context.js';
+import { UsageError } from '../errors.js';
+import type { ShowArgs } from '../commands/show.js';
+import { showRun } from '../run/showRun.js';
+
+/** `quorum show`: loaded by src/commands/show.ts when the command runs. */
+export async function handler(args: ShowArgs, ctx: CliContext): Promise<void> {
+  if (args.json && args.write) throw new UsageError('Give --json or --write, not both (--write prints the folder it wrote)');
+  const result = await showRun({ out: args.out, runId: String(args.runId), as: args.write ? 'write' : args.json ? 'json' : 'markdown' });
+  if (result.ok) {
+    ctx.stdout.write(result.text);
+    return;
+  }
+  ctx.stderr.write(`Error: ${result.message}\n`);
+  ctx.exitCode = result.exitCode;
+}
