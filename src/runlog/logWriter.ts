@@ -180,17 +180,20 @@ export class LogWriter {
       } catch (error) {
         failure = error;
       }
-      for (const log of this.#logs.values()) {
-        if (log.fd === undefined) continue;
-        try {
-          if (log.dirty) await this.#io.fdatasync(log.fd);
-        } catch (error) {
-          failure ??= new Error(`Could not sync ${log.path}: ${(error as Error).message}`, { cause: error });
-        } finally {
-          await this.#io.close(log.fd).catch(() => undefined);
-          log.fd = undefined;
-        }
-      }
+      // The logs' syncs run side by side on the thread pool: an ask waits for them before it exits.
+      await Promise.all(
+        [...this.#logs.values()].map(async (log) => {
+          if (log.fd === undefined) return;
+          try {
+            if (log.dirty) await this.#io.fdatasync(log.fd);
+          } catch (error) {
+            failure ??= new Error(`Could not sync ${log.path}: ${(error as Error).message}`, { cause: error });
+          } finally {
+            await this.#io.close(log.fd).catch(() => undefined);
+            log.fd = undefined;
+          }
+        }),
+      );
       await this.#lock.dispose();
       if (failure) throw failure;
     })();
