@@ -37,8 +37,9 @@ export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
       ...(quorum !== undefined && { quorum }),
       ...(graceMs !== undefined && { graceMs }),
       ...(sandbox && { sandbox: true }),
-      onStart: ({ batchId, chunks, resumed, alreadyDone }) => {
+      onStart: ({ batchId, chunks, resumed, alreadyDone, unfinished }) => {
         if (sandbox) ctx.stderr.write('SANDBOX: simulated models; no real model is asked.\n');
+        if (unfinished) ctx.stderr.write(`Note: batch ${unfinished} of this same command did not finish; this starts a new batch (add --resume to finish that one instead).\n`);
         ctx.stderr.write(`Batch ${batchId}: ${chunks} chunk(s)${resumed ? `, resuming (${alreadyDone} already decided)` : ''}\n`);
         if (!args.json) progress = new BatchProgress(chunks, ctx.stderr);
       },

@@ -45,7 +45,7 @@ export interface RunBatchOptions {
   /** Render each run's view files (runs/<id>/consensus.md, …) too; off by default, the run log is the record. */
   runFiles?: boolean;
   /** Called once the number of chunks is known (before the first model call). */
-  onStart?: (info: { batchId: string; chunks: number; resumed: boolean; alreadyDone: number }) => void;
+  onStart?: (info: { batchId: string; chunks: number; resumed: boolean; alreadyDone: number; unfinished?: string }) => void;
   /** Called for every chunk as it ends (or is skipped). */
   onChunk?: (report: ChunkReport) => void;
 }
@@ -91,7 +91,10 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
   const identity: BatchIdentity = { query: o.query, files, chunkTokens, overlapTokens, panel: o.panel.members.map(({ port, model }) => ({ port, model })), quorum, rounds };
   const sinks = openRunSinks(o.out, o.env, { runFiles: Boolean(o.runFiles) });
   let ledger: BatchLedger;
+  let unfinished: string | undefined;
   try {
+    // Starting over is allowed, but the user should know that --resume would not redo decided chunks.
+    if (!o.resume) unfinished = (await BatchLedger.unfinished(o.out, identity))?.batchId;
     ledger = o.resume ? await BatchLedger.resume(o.out, sinks.batches, identity) : BatchLedger.create(sinks.batches, newRunId(), identity);
   } catch (error) {
     await sinks.close();
@@ -114,7 +117,7 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
       if (!(error instanceof SkipFile)) throw error;
     }
   }
-  o.onStart?.({ batchId, chunks: total, resumed: Boolean(o.resume), alreadyDone: ledger.doneCount });
+  o.onStart?.({ batchId, chunks: total, resumed: Boolean(o.resume), alreadyDone: ledger.doneCount, ...(unfinished && { unfinished }) });
   ledger.start(total);
   const span = startChild(sinks.tracing.tracer, 'batch', undefined, { 'quorum.batch_id': batchId, 'quorum.batch.chunks': total, 'quorum.batch.resumed': Boolean(o.resume) });
   const emit = (type: typeof EVENT_TYPES.batchStarted | typeof EVENT_TYPES.batchCompleted, data: Record<string, unknown>) =>

@@ -5,7 +5,7 @@ import { readJsonl } from '../../src/sinks/readJsonl.js';
 import { startSandboxServer, type SandboxServer } from '../../src/sandbox/server.js';
 import type { ConsensusDocument } from '../../src/types.js';
 import { panelScenario, runCli, spawnCli, tempDir, writePanel } from '../helpers/cli.js';
-import { answerLines, runLines } from '../helpers/runLog.js';
+import { answerLines, logLines, runLines } from '../helpers/runLog.js';
 
 let server: SandboxServer | undefined;
 afterEach(async () => {
@@ -175,6 +175,11 @@ describe('quorum batch', () => {
     // The first calls learn the quota is gone; nothing keeps hammering the server after that.
     expect(server.requests.length).toBeLessThanOrEqual(3 * 8);
     expect(consensusDocs(out)).toHaveLength(0);
+    const ended = logLines<{ type: string; outcome?: string }>(out, 'batches.jsonl').filter((l) => l.type === 'ended');
+    expect(ended.map((l) => l.outcome)).toEqual(['stopped']);
+    // The same command again, without --resume, says that an unfinished batch exists.
+    const again = await runCli(['batch', root, '--query', 'Q?', '--panel', writePanel(dir, server.baseURL, scenario), '--out', out, '--chunk-tokens', '120', '--rounds', '1'], ENV);
+    expect(again.stderr).toMatch(/Note: batch \S+ of this same command did not finish; .*--resume/);
   });
 
   const bad: [string, string[], RegExp][] = [
