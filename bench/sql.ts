@@ -1,13 +1,16 @@
 /**
  * `quorum sql` performance: every bundled query over an artifacts folder holding 1,000,000
- * generated CloudEvents (with the spans, blackboard signals and runs/<id>/consensus.json files
- * those runs would leave), timed with views.sql's explicit `columns` and with DuckDB's
- * auto-detection. Goal: ≤ 2 s per query on this 2-core machine.
+ * generated CloudEvents and the run log those runs would leave (runs.jsonl, answers.jsonl,
+ * batches.jsonl, spans, blackboard signals; docs/CONTRACTS.md, "The run log"), timed with
+ * views.sql's explicit `columns` and with DuckDB's auto-detection. Goal: ≤ 2 s per query on this
+ * 2-core machine.
  *
  * Run by `npm run bench` (bench/run.ts); `npx tsx bench/sql.ts` runs it alone and prints the
  * table without writing BENCHMARKS.md (`--write` to write its section too).
  *   QUORUM_BENCH_SQL_EVENTS   events to generate (default 1000000)
  *   QUORUM_BENCH_REPS         timed runs per query and mode (default 3; the median is reported)
+ *   QUORUM_BENCH_SQL_QUERIES  comma-separated bundled query names to time (default: every one)
+ *   QUORUM_BENCH_SQL_AUTO     0 skips the auto-detect timings (a quicker look; default 1)
  *   QUORUM_BENCH_SQL_DIR      where the generated artifacts are kept (default: a folder in the
  *                             OS temp dir, reused while the generator version and size match)
  */
@@ -18,8 +21,10 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { QuorumEvent } from '../src/events.js';
 import type { BlackboardSignal } from '../src/sinks/blackboard.js';
+import type { Candidate } from '../src/claims/candidates.js';
+import { type AnswerLine, type BatchLine, LOG_FILES, type RunLine } from '../src/runlog/lines.js';
 import { ArtifactsDb, type OpenArtifactsOptions } from '../src/sql/artifactsDb.js';
-import { syncSnapshot } from '../src/sql/consensusSnapshot.js';
+import { scopedSql, scopeVariables } from '../src/report/scope.js';
 import { listQueries } from '../src/sql/catalog.js';
 import type { SpanLine } from '../src/tracing/jsonlSpanExporter.js';
 import type { ClaimRecord, ConsensusDocument, FailureKind, FailureRecord } from '../src/types.js';
@@ -29,7 +34,7 @@ const EVENTS = Number(process.env.QUORUM_BENCH_SQL_EVENTS ?? 1_000_000);
 const REPS = Number(process.env.QUORUM_BENCH_REPS ?? 3);
 const GOAL_MS = 2000;
 /** Bump when the generated shapes change, so a cached folder is regenerated. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 
 // ---------------------------------------------------------------- generator
 
@@ -101,15 +106,19 @@ export interface GeneratedArtifacts {
   events: number;
   spans: number;
   runs: number;
-  bytes: { events: number; spans: number; consensus: number };
+  /** Decided runs: lines of runs.jsonl. */
+  runLines: number;
+  answers: number;
+  bytes: { events: number; spans: number; runs: number; answers: number };
   generatedMs: number;
 }
 
 /**
  * Writes an artifacts folder with at least `events` CloudEvents, in the shapes quorum writes
- * (typed with the same interfaces the recorder uses): runs of the built-in eight-model panel,
- * 60 % with a vote round, half of them batch chunks, with per-port latencies, failures and lone
- * claims. Reuses `dir` when it already holds this generator version's output for this size.
+ * and run-log lines (typed with the same interfaces the recorder uses): runs of the built-in
+ * eight-model panel, 60 % with a vote round, half of them batch chunks, with per-port latencies,
+ * failures and lone claims. No per-run files: batch runs write none, and SQL reads only the logs.
+ * Reuses `dir` when it already holds this generator version's output for this size.
  */
 export function generateArtifacts(dir: string, events: number): GeneratedArtifacts {
   const marker = join(dir, '.generated.json');
@@ -118,14 +127,18 @@ export function generateArtifacts(dir: string, events: number): GeneratedArtifac
     if (info.version === GENERATOR_VERSION && info.target === events) return info;
   }
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, 'runs'), { recursive: true });
+  mkdirSync(dir, { recursive: true });
   const t0 = performance.now();
   const r = rng(42);
-  const ev = new LineWriter(join(dir, 'cloudevents.jsonl'));
-  const sp = new LineWriter(join(dir, 'traces.jsonl'));
-  const bb = new LineWriter(join(dir, 'blackboard.jsonl'));
-  let consensusBytes = 0;
+  const ev = new LineWriter(join(dir, LOG_FILES.events));
+  const sp = new LineWriter(join(dir, LOG_FILES.spans));
+  const bb = new LineWriter(join(dir, LOG_FILES.blackboard));
+  const rl = new LineWriter(join(dir, LOG_FILES.runs));
+  const an = new LineWriter(join(dir, LOG_FILES.answers));
+  const bl = new LineWriter(join(dir, LOG_FILES.batches));
   let runs = 0;
+  // Answers are as long as the events' `chars` say; one long text sliced, so generating them is cheap.
+  const PROSE = 'The specification defines a message format, a handshake and a set of error codes. '.repeat(40);
   let clock = Date.UTC(2025, 0, 1);
   const iso = (ms: number) => new Date(ms).toISOString();
   const nanoIso = (ms: number) => `${new Date(Math.floor(ms)).toISOString().slice(0, -1)}${String(Math.round((ms % 1) * 1e6)).padStart(6, '0')}Z`;
@@ -140,6 +153,10 @@ export function generateArtifacts(dir: string, events: number): GeneratedArtifac
       ? { query: 'What are the key concepts in these specs?', files: 10, chunks: BATCH_SIZE, resumed: false, alreadyDone: 0, concurrency: 2, quorum: 6, rounds: 2 }
       : { outcome: 'completed', chunks: batchChunks, consensus: batchChunks, degraded: 0, quorumLost: 0, failed: 0, skippedFiles: 0, alreadyDone: 0, calls: batchChunks * 12, inputTokens: batchChunks * 9000, outputTokens: batchChunks * 2500, cost: 0, wallMs: at - batchStartedAt };
     ev.write({ specversion: '1.0', id: `${hex(r, 8)}-${hex(r, 4)}-4${hex(r, 3)}-a${hex(r, 3)}-${hex(r, 12)}`, source: '/quorum/run', type, time: iso(at), datacontenttype: 'application/json', runid: batchId, batchid: batchId, traceparent: `00-${hex(r, 32)}-${hex(r, 16)}-01`, data });
+    const line: BatchLine = type === 'quorum.batch.started'
+      ? { type: 'started', batchId: batchId!, key: hex(r, 16), identity: { query: 'What are the key concepts in these specs?', files: ['specs'], chunkTokens: 1500, overlapTokens: 0, panel: PANEL.map(({ port, model }) => ({ port, model })), quorum: 6, rounds: 2 }, startedAt: iso(at), at: iso(at), resumed: false, chunks: BATCH_SIZE }
+      : { type: 'ended', batchId: batchId!, outcome: 'completed', chunks: batchChunks, at: iso(at) };
+    bl.write(line);
   };
   let previousRun: string | undefined;
 
@@ -210,6 +227,7 @@ export function generateArtifacts(dir: string, events: number): GeneratedArtifac
     // Round 1.
     const scatterId = hex(r, 16);
     const responders: number[] = [];
+    const answers: AnswerLine[] = [];
     const failures: FailureRecord[] = [];
     let round1End = start;
     for (const m of PANEL) {
@@ -228,7 +246,10 @@ export function generateArtifacts(dir: string, events: number): GeneratedArtifac
         responders.push(m.port);
         const usage = { inputTokens: 800 + Math.floor(r() * 400), outputTokens: 150 + Math.floor(r() * 300), cost: 0 };
         const sid = span('query_model', scatterId, start, end, { ...attrs, 'gen_ai.response.model': m.model, 'gen_ai.response.id': `gen-${hex(r, 10)}`, 'gen_ai.response.finish_reasons': ['stop'], 'gen_ai.usage.input_tokens': usage.inputTokens, 'gen_ai.usage.output_tokens': usage.outputTokens, 'quorum.cost': 0 });
-        emit({ source: `/quorum/port/${m.port}`, type: 'quorum.model.responded', time: iso(end), port: m.port, traceparent: tp(sid), data: { port: m.port, model: m.model, family: m.family, latencyMs: latency, attempts: 1, chars: 600 + Math.floor(r() * 900), ...usage, finishReason: 'stop', responseId: `gen-${hex(r, 10)}` } } as QuorumEvent);
+        const chars = 600 + Math.floor(r() * 900);
+        const responseId = `gen-${hex(r, 10)}`;
+        emit({ source: `/quorum/port/${m.port}`, type: 'quorum.model.responded', time: iso(end), port: m.port, traceparent: tp(sid), data: { port: m.port, model: m.model, family: m.family, latencyMs: latency, attempts: 1, chars, ...usage, finishReason: 'stop', responseId } } as QuorumEvent);
+        answers.push({ runId, round: 1, port: m.port, model: m.model, family: m.family, latencyMs: latency, attempts: 1, usage, finishReason: 'stop', responseId, text: PROSE.slice(0, chars) });
       }
     }
     span('scatter', rootId, start, round1End);
@@ -252,7 +273,9 @@ export function generateArtifacts(dir: string, events: number): GeneratedArtifac
     let round2End = round1End;
     const gatherStart = round1End;
     const gatherId = hex(r, 16);
+    let pool: Candidate[] | undefined;
     if (rounds === 2) {
+      pool = facts.map((f, i) => ({ id: `c${i + 1}`, text: f.text, proposers: f.ports, wordings: f.wordings ?? [] }));
       const voteId = hex(r, 16);
       for (const port of responders) {
         const m = PANEL[port]!;
@@ -262,6 +285,9 @@ export function generateArtifacts(dir: string, events: number): GeneratedArtifac
         const ok = first ? port !== 3 : r() > 0.02;
         const sid = span('query_model', voteId, round1End + 60, end, { 'quorum.round': 2, 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openrouter', 'gen_ai.request.model': m.model, 'quorum.port': port, 'quorum.family': m.family, 'quorum.attempts': 1, 'gen_ai.usage.input_tokens': 500, 'gen_ai.usage.output_tokens': 80 });
         emit({ source: `/quorum/port/${port}`, type: 'quorum.vote.cast', time: iso(end), port, traceparent: tp(sid), data: { port, model: m.model, family: m.family, round: 2, ok, latencyMs: latency, attempts: 1, candidates: facts.length, agree: ok ? shared : 0, disagree: 0, unsure: ok ? facts.length - shared : 0, same: 0, ...(!ok && { kind: 'malformed' as const, message: 'No votes could be read from the ballot' }), inputTokens: 500, outputTokens: 80, cost: 0 } } as QuorumEvent);
+        // An unreadable ballot is still a usable reply: its line has ballot null.
+        const ballot = ok ? Object.fromEntries(pool.map((c, i) => [c.id, i < shared ? 'agree' : 'unsure'])) : null;
+        answers.push({ runId, round: 2, port, model: m.model, family: m.family, latencyMs: latency, attempts: 1, usage: { inputTokens: 500, outputTokens: 80, cost: 0 }, finishReason: 'stop', responseId: `gen-${hex(r, 10)}`, text: ok ? pool.map((c, i) => `${c.id}: ${i < shared ? 'agree' : 'unsure'}`).join('\n') : 'I cannot vote on these.', ballot });
         if (!ok) failures.push({ port, model: m.model, kind: 'malformed', attempts: 1, message: 'No votes could be read from the ballot', round: 2 });
       }
       span('cluster_claims', gatherId, round1End, round1End + 40);
@@ -302,16 +328,16 @@ export function generateArtifacts(dir: string, events: number): GeneratedArtifac
       ...(supersedes && { supersedes }),
       ...(synthesize && { synthesis: { model: PANEL[0]!.model, text: `The panel agrees on ${shared} facts [c1].` } }),
     };
-    const runDir = join(dir, 'runs', runId);
-    mkdirSync(runDir);
-    const text = `${JSON.stringify(doc, null, 2)}\n`;
-    consensusBytes += text.length;
-    writeFileSync(join(runDir, 'consensus.json'), text);
+    // Answers go before the run line, as the recorder commits them: the line decides the run.
+    for (const a of answers) an.write(a);
+    const line: RunLine = { ...doc, models: PANEL, ...(inBatch && { batchId: inBatch }), ...(pool && { pool }), panelSource: 'built-in' };
+    rl.write(line);
 
     emit({ source: '/quorum/run', type: 'quorum.consensus.reached', time: iso(finish - 5), traceparent: tp(gatherId), data: { status, quorum: doc.quorum, claims: doc.claims.length, dissent: doc.dissent.length, failures: failures.length } } as QuorumEvent);
     emit({ source: '/quorum/run', type: 'quorum.run.completed', time: iso(finish), traceparent: tp(rootId), data: { status, durationMs: finish - start, exitCode: status === 'quorum_lost' ? 1 : 0 } } as QuorumEvent);
     span('scatter_gather_research', null, start, finish, { 'quorum.run_id': runId, 'quorum.panel.size': 8, 'quorum.quorum.configured': 6, 'quorum.sandbox': false, 'quorum.status': status, ...(chunk && { 'quorum.chunk.id': chunk.id, 'quorum.chunk.source': chunk.source }) });
-    const signal: BlackboardSignal = { ts: iso(finish), mark: status, pull: `runs/${runId}/consensus.md`, msg: `${doc.claims.length} consensus claim(s)`, type: 'signal', hive: 'quorum', gen: 0, port: 'gather' };
+    // Batch runs write no per-run files: their pull names the run line.
+    const signal: BlackboardSignal = { ts: iso(finish), mark: status, pull: inBatch ? `runs.jsonl#${runId}` : `runs/${runId}/consensus.md`, msg: `${doc.claims.length} consensus claim(s)`, type: 'signal', hive: 'quorum', gen: 0, port: 'gather' };
     bb.write(signal);
     previousRun = runId;
     if (inBatch && ++batchChunks >= BATCH_SIZE) {
@@ -328,26 +354,27 @@ export function generateArtifacts(dir: string, events: number): GeneratedArtifac
       const rbase = { specversion: '1.0' as const, datacontenttype: 'application/json' as const, runid: replayId, traceparent: `00-${hex(r, 32)}-${hex(r, 16)}-01` };
       const rid = () => `${hex(r, 8)}-${hex(r, 4)}-4${hex(r, 3)}-a${hex(r, 3)}-${hex(r, 12)}`;
       ev.write({ ...rbase, id: rid(), source: '/quorum/run', type: 'quorum.run.started', time: iso(at), data: { query: doc.query, panel: { source: 'built-in', size: 8, members: PANEL }, quorum: { configured: 7, minResponders: 5 }, context: null, sandbox: false, rounds, replayOf: runId, supersedes: [runId] } });
-      const replay: ConsensusDocument = { ...doc, runId: replayId, replayOf: runId, startedAt: iso(at), finishedAt: iso(at + 40) };
-      mkdirSync(join(dir, 'runs', replayId));
-      const replayText = `${JSON.stringify(replay, null, 2)}\n`;
-      consensusBytes += replayText.length;
-      writeFileSync(join(dir, 'runs', replayId, 'consensus.json'), replayText);
+      const replay: RunLine = { ...line, runId: replayId, replayOf: runId, startedAt: iso(at), finishedAt: iso(at + 40) };
+      delete replay.batchId;
+      // A replay's answers are a copy of its source's, under its own run id.
+      for (const a of answers) an.write({ ...a, runId: replayId });
+      rl.write(replay);
       ev.write({ ...rbase, id: rid(), source: '/quorum/run', type: 'quorum.consensus.reached', time: iso(at + 39), data: { status, quorum: doc.quorum, claims: doc.claims.length, dissent: doc.dissent.length, failures: failures.length } });
       ev.write({ ...rbase, id: rid(), source: '/quorum/run', type: 'quorum.run.completed', time: iso(at + 40), data: { status, durationMs: 40, exitCode: 0 } });
       bb.write({ ts: iso(at + 40), mark: status, pull: `runs/${replayId}/consensus.md`, msg: 'replay', type: 'signal', hive: 'quorum', gen: 0, port: 'gather' } satisfies BlackboardSignal);
     }
   }
   if (batchId) batchEvent('quorum.batch.completed', clock);
-  ev.close();
-  sp.close();
-  bb.close();
+  for (const w of [ev, sp, bb, rl, an, bl]) w.close();
+  const size = (name: string) => statSync(join(dir, name)).size;
   const info: GeneratedArtifacts = {
     dir,
     events: ev.lines,
     spans: sp.lines,
     runs,
-    bytes: { events: statSync(join(dir, 'cloudevents.jsonl')).size, spans: statSync(join(dir, 'traces.jsonl')).size, consensus: consensusBytes },
+    runLines: rl.lines,
+    answers: an.lines,
+    bytes: { events: size(LOG_FILES.events), spans: size(LOG_FILES.spans), runs: size(LOG_FILES.runs), answers: size(LOG_FILES.answers) },
     generatedMs: performance.now() - t0,
   };
   writeFileSync(marker, JSON.stringify({ ...info, version: GENERATOR_VERSION, target: events }));
@@ -373,9 +400,8 @@ async function timeQuery(dir: string, sql: string, name: string, options: OpenAr
   const cpu: number[] = [];
   let rows = 0;
   for (let i = 0; i < reps; i++) {
-    // A fresh session each time, as `quorum sql` opens one per invocation: view setup and the
-    // snapshot check (listing and stat()ing every run's consensus.json) are included. DuckDB's
-    // threads run in this process, so cpuUsage() counts their work too.
+    // A fresh session each time, as `quorum sql` opens one per invocation: view setup is
+    // included. DuckDB's threads run in this process, so cpuUsage() counts their work too.
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const db = await ArtifactsDb.open(dir, options);
@@ -391,55 +417,64 @@ async function timeQuery(dir: string, sql: string, name: string, options: OpenAr
   return { ms, cpu, rows };
 }
 
+/** The latest decided run, which `quorum report` reports when no run is named. */
+async function latestRun(dir: string): Promise<string> {
+  const db = await ArtifactsDb.open(dir);
+  try {
+    return String((await db.query('SELECT max(runid) FROM consensus')).rows[0]![0]);
+  } finally {
+    db.close();
+  }
+}
+
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
 const s = (ms: number) => (ms / 1000).toFixed(2);
-/** The queries this benchmark is about (other features add theirs to queries/). */
-const QUERIES = ['model_latency', 'model_failures', 'agreement_matrix', 'consensus_rate', 'claim_support', 'tokens_cost', 'slowest_chunks', 'lone_dissenters'];
+/**
+ * The queries `quorum report <runId>` runs restricted to one run: over the whole folder they
+ * return a row per run and claim (and port), which no report asks for, so they are also timed
+ * the way the report runs them.
+ */
+const RUN_SCOPED = ['report_runs', 'report_claims', 'report_vote_matrix', 'report_calls', 'tokens_cost'];
+/** QUORUM_BENCH_SQL_QUERIES: a comma-separated subset of the bundled queries (default: every one). */
+const AUTO = process.env.QUORUM_BENCH_SQL_AUTO !== '0';
+const ONLY = process.env.QUORUM_BENCH_SQL_QUERIES?.split(',').map((q) => q.trim()).filter(Boolean);
 
 export async function run(ctx: BenchContext): Promise<BenchReport> {
   const m0 = machineInfo();
   const dir = process.env.QUORUM_BENCH_SQL_DIR ?? join(tmpdir(), `quorum-bench-sql-${EVENTS}`);
   ctx.log(`generating ${EVENTS.toLocaleString('en')} events in ${dir} (reused when already there) …`);
   const gen = generateArtifacts(dir, EVENTS);
-  ctx.log(`  ${gen.events.toLocaleString('en')} events (${mb(gen.bytes.events)}), ${gen.spans.toLocaleString('en')} spans (${mb(gen.bytes.spans)}), ${gen.runs.toLocaleString('en')} runs with consensus.json (${mb(gen.bytes.consensus)})`);
-
-  // The snapshot of the consensus.json files, built from nothing: what the first claims query
-  // after a long history (or after a run was edited) pays once.
-  const cacheDir = `${dir}.cache`;
-  rmSync(cacheDir, { recursive: true, force: true });
-  const t0 = performance.now();
-  const snap = await syncSnapshot(dir, cacheDir);
-  const snapshotMs = performance.now() - t0;
-  const snapshotBytes = snap ? statSync(snap.file).size : 0;
-  ctx.log(`  consensus snapshot built in ${s(snapshotMs)} s (${mb(snapshotBytes)})`);
+  ctx.log(`  ${gen.events.toLocaleString('en')} events (${mb(gen.bytes.events)}), ${gen.spans.toLocaleString('en')} spans (${mb(gen.bytes.spans)}), ${gen.runLines.toLocaleString('en')} run lines (${mb(gen.bytes.runs)}), ${gen.answers.toLocaleString('en')} answer lines (${mb(gen.bytes.answers)})`);
 
   const timings: Timing[] = [];
-  const queries = listQueries().filter((q) => QUERIES.includes(q.name));
-  for (const q of queries) {
-    const sql = readFileSync(q.path, 'utf8');
-    const explicit = await timeQuery(dir, sql, q.name, { cacheDir }, REPS);
-    const engine = await timeQuery(dir, `SELECT count(*) FROM (\n${sql.replace(/;\s*$/, '')}\n)`, q.name, { cacheDir }, REPS);
+  const queries = listQueries().filter((q) => !ONLY || ONLY.includes(q.name));
+  const latest = await latestRun(dir);
+  const cases = [
+    ...queries.map((q) => ({ name: q.name, setup: '', body: readFileSync(q.path, 'utf8') })),
+    ...queries.filter((q) => RUN_SCOPED.includes(q.name)).map((q) => {
+      const scope = { kind: 'run' as const, runId: latest };
+      return { name: `${q.name} (one run)`, setup: scopeVariables(scope).map((v) => `${v};\n`).join(''), body: scopedSql(readFileSync(q.path, 'utf8'), scope) };
+    }),
+  ];
+  for (const q of cases) {
+    const sql = q.setup + q.body;
+    const explicit = await timeQuery(dir, sql, q.name, {}, REPS);
+    const engine = await timeQuery(dir, `${q.setup}SELECT count(*) FROM (\n${q.body.replace(/;\s*$/, '')}\n)`, q.name, {}, REPS);
     let auto: { ms: number[]; cpu: number[]; rows: number } = { ms: [], cpu: [], rows: 0 };
     let autoError: string | undefined;
-    try {
-      auto = await timeQuery(dir, sql, q.name, { cacheDir, columns: 'auto' }, REPS);
-      if (auto.rows !== explicit.rows) autoError = `${auto.rows} rows instead of ${explicit.rows}`;
-    } catch (error) {
-      autoError = (error as Error).message;
+    if (!AUTO) {
+      autoError = 'not timed (QUORUM_BENCH_SQL_AUTO=0)';
+    } else {
+      try {
+        auto = await timeQuery(dir, sql, q.name, { columns: 'auto' }, REPS);
+        if (auto.rows !== explicit.rows) autoError = `${auto.rows} rows instead of ${explicit.rows}`;
+      } catch (error) {
+        autoError = (error as Error).message;
+      }
     }
     timings.push({ name: q.name, explicit: explicit.ms, auto: auto.ms, engine: engine.ms, cpu: explicit.cpu, rows: explicit.rows, ...(autoError && { autoError }) });
     ctx.log(`  ${q.name}: explicit ${s(median(explicit.ms))} s, auto ${autoError ? `failed (${autoError.slice(0, 160)})` : `${s(median(auto.ms))} s`}`);
   }
-  // What every claims query pays before DuckDB starts: listing and stat()ing the run folders.
-  const checks: number[] = [];
-  for (let i = 0; i < REPS; i++) {
-    const t = performance.now();
-    await syncSnapshot(dir, cacheDir);
-    checks.push(performance.now() - t);
-  }
-  // Without the snapshot, a claims query opens every consensus.json itself.
-  const direct = await timeQuery(dir, readFileSync(queries.find((q) => q.name === 'consensus_rate')!.path, 'utf8'), 'consensus_rate', { cacheDir: false }, 1);
-  ctx.log(`  consensus_rate --no-cache: ${s(direct.ms[0]!)} s`);
 
   const header = ['query', 'rows', 'explicit columns: s, median (min–max)', 'CPU s (all threads)', 'of which DuckDB alone: s', 'auto-detect: s, median (min–max)', 'auto / explicit', `≤ ${GOAL_MS / 1000} s`];
   const rows = timings.map((t) => {
@@ -460,15 +495,15 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const markdown = [
     'Measured by `npm run bench` (`bench/sql.ts`; alone: `npx tsx bench/sql.ts`); this block is rewritten by it.',
     '',
-    `Data: ${gen.events.toLocaleString('en')} CloudEvents (${mb(gen.bytes.events)}), ${gen.spans.toLocaleString('en')} spans (${mb(gen.bytes.spans)}), and ${gen.runs.toLocaleString('en')} runs/<id>/consensus.json files (${mb(gen.bytes.consensus)}) with their blackboard signals, made by \`generateArtifacts\` in the shapes the recorder writes: the built-in 8-model panel, 60 % two-round runs, half of them batch chunks, per-port latencies, failures and lone claims, a few replays and chair calls.`,
+    `Data: ${gen.events.toLocaleString('en')} CloudEvents (${mb(gen.bytes.events)}), ${gen.spans.toLocaleString('en')} spans (${mb(gen.bytes.spans)}), and the run log of ${gen.runs.toLocaleString('en')} runs: ${gen.runLines.toLocaleString('en')} lines of runs.jsonl (${mb(gen.bytes.runs)}) and ${gen.answers.toLocaleString('en')} of answers.jsonl (${mb(gen.bytes.answers)}), with batches.jsonl and the blackboard signals, made by \`generateArtifacts\` in the shapes the recorder writes: the built-in 8-model panel, 60 % two-round runs, half of them batch chunks, per-port latencies, failures and lone claims, a few replays and chair calls. No per-run files: SQL reads only the logs.`,
     '',
-    `Each figure is the wall time of one fresh \`ArtifactsDb\` session (DuckDB in memory, views created, the consensus snapshot checked, the query run and its rows converted to JavaScript), which is what one \`quorum sql\` invocation spends after Node's start-up; median of ${REPS} runs. "Explicit columns" is views.sql as shipped; "auto-detect" is the same views with every \`columns = {…}\` removed, so DuckDB samples the files for the schema.`,
+    `Each figure is the wall time of one fresh \`ArtifactsDb\` session (DuckDB in memory, views created, the query run and its rows converted to JavaScript), which is what one \`quorum sql\` invocation spends after Node's start-up; median of ${REPS} runs. "Explicit columns" is views.sql as shipped; "auto-detect" is the same views with every \`columns = {…}\` removed, so DuckDB samples the files for the schema.`,
     '',
     mdTable(header, rows),
     '',
-    `- "CPU s": user + system time of the whole process (DuckDB's threads included) during one run, median. On a shared machine the wall time also holds the time other processes had the cores; with ${m0.nproc} idle cores a run cannot take less than CPU ÷ ${m0.nproc}, and takes about the CPU time where the work is single-threaded (JSON conversion, the snapshot check).`,
+    `- "CPU s": user + system time of the whole process (DuckDB's threads included) during one run, median. On a shared machine the wall time also holds the time other processes had the cores; with ${m0.nproc} idle cores a run cannot take less than CPU ÷ ${m0.nproc}, and takes about the CPU time where the work is single-threaded (converting rows to JavaScript).`,
+    `- "(one run)": the query as \`quorum report <runId>\` runs it, restricted to the latest run (src/report/scope.ts); the same file over the whole folder is the row without the suffix.`,
     `- "Of which DuckDB alone": the same session with the query wrapped in \`SELECT count(*) FROM (…)\`, so no row reaches JavaScript; the rest of a figure is node-api turning rows into JavaScript values (about 1 µs a value here), which dominates the queries that return one row per run (or per run and model).`,
-    `- Consensus snapshot (\`src/sql/consensusSnapshot.ts\`): built from nothing in ${s(snapshotMs)} s (${gen.runs.toLocaleString('en')} files → ${mb(snapshotBytes)} of JSONL), once; after that each claims query lists and stat()s the ${gen.runs.toLocaleString('en')} run folders first (${s(median(checks))} s, median) and appends any new run. Without it (\`--no-cache\`), consensus_rate takes ${s(direct.ms[0]!)} s: DuckDB opens every consensus.json.`,
     `- ${machineLine(m0, endLoad)}`,
   ].join('\n');
   return { id: 'sql', heading: 'SQL queries', markdown, table: textTable(header, rows) };

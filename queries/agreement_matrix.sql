@@ -1,12 +1,17 @@
 -- Who agrees with whom: for each pair of ports, the share of claims made by either that both make (Jaccard), over every run where both answered.
--- From the claims (consensus and dissent) of every consensus.json; replays are left out, as they
--- re-count recorded answers. `shared`: claims both ports stand behind; `either`: claims at least
--- one does; agreement = shared / either, which for a single run is consensus.json's agreement[a][b].
--- One row per pair, port_a < port_b; model_a / model_b are the models on those ports in the latest run.
-WITH per_run AS (
-  SELECT responders,
+-- From the claims (consensus and dissent) of every decided run (runs.jsonl); replays are left out,
+-- as they re-count recorded answers. `shared`: claims both ports stand behind; `either`: claims at
+-- least one does; agreement = shared / either, which for a single run is its agreement[a][b].
+-- One row per pair, port_a < port_b; model_a / model_b are the models on those ports in the latest
+-- decided run. The runs are read once (MATERIALIZED): the counts and the model names share it.
+WITH decided AS MATERIALIZED (
+  SELECT runid, replay_of, responders, models,
          list_concat(list_transform(claims, c -> c.ports), list_transform(dissent, c -> c.ports)) AS made
   FROM consensus
+),
+per_run AS (
+  SELECT responders, made
+  FROM decided
   WHERE replay_of IS NULL
 ),
 pairs AS (
@@ -24,7 +29,9 @@ totals AS (
   GROUP BY ALL
 ),
 latest_model AS (
-  SELECT port, arg_max(model, runid) AS model FROM members GROUP BY port
+  SELECT seat.port AS port, arg_max(seat.model, runid) AS model
+  FROM (SELECT runid, unnest(models) AS seat FROM decided)
+  GROUP BY seat.port
 )
 SELECT t.port_a,
        la.model AS model_a,

@@ -1,5 +1,5 @@
 -- How much support claims get: a histogram of claims by the number of ports behind each, split into consensus and dissent.
--- Every claim of every consensus.json except replays (they re-count recorded answers).
+-- Every claim of every decided run (runs.jsonl) except replays (they re-count recorded answers).
 -- `share` is the claims at that support over all claims.
 SELECT support,
        count(*) AS claims,

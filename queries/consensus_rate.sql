@@ -1,5 +1,5 @@
 -- How often a quorum agrees: per run (and batch chunk), its status, consensus and dissent claim counts and the consensus share, oldest first.
--- From every runs/<runId>/consensus.json. `rate` = consensus / (consensus + dissent); quorum_lost
+-- From every decided run (runs.jsonl). `rate` = consensus / (consensus + dissent); quorum_lost
 -- runs report every claim as dissent. `replay_of` names the run a replay re-gathered.
 SELECT runid,
        chunk_source AS chunk,

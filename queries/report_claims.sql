@@ -1,4 +1,4 @@
--- Every claim of every run with its support against the votes it needed, the ports behind it and how each voter voted, in consensus.json's order.
+-- Every claim of every run with its support against the votes it needed, the ports behind it and how each voter voted, in the order the run recorded them.
 -- Consensus claims first, labelled c1, c2… as in consensus.md, then dissent, d1, d2…. `support` of
 -- `panel` ports stand behind it (`ports`); it needed `required`. Two-round runs also give
 -- `proposers` and the vote: `agree` (the supporters), `disagree`, `unsure` and `abstained` (answered

@@ -1,12 +1,12 @@
 -- What each run asked and how it ended: question, context or chunk, status, quorum arithmetic, claim counts, failures and the port-by-port agreement, oldest first.
--- One row per run with a consensus.json or a quorum.run.started event. `status` is consensus.json's
--- (consensus / degraded / quorum_lost), else how the events say the run ended (failed, interrupted,
--- unfinished); `has_consensus` says whether a consensus.json was written. `source` is the --context
--- file or the batch chunk's source. `failures` lists both rounds' failures (round 2: the port
--- answered but failed the vote); `agreement` is consensus.json's matrix (agreement[a][b], NULL rows
--- for ports with no answer). Times are epoch milliseconds.
+-- One row per run decided (a line in runs.jsonl) or seen starting (a quorum.run.started event).
+-- `status` is the run line's (consensus / degraded / quorum_lost), else how the events say the run
+-- ended (failed, interrupted, unfinished); `has_consensus` says whether the run was decided.
+-- `source` is the --context file or the batch chunk's source. `failures` lists both rounds'
+-- failures (round 2: the port answered but failed the vote); `agreement` is the run's matrix
+-- (agreement[a][b], NULL rows for ports with no answer). Times are epoch milliseconds.
 SELECT coalesce(c.runid, r.runid) AS runid,
-       r.batchid,
+       coalesce(c.batch_id, r.batchid) AS batchid,
        coalesce(c.query, r.query) AS query,
        coalesce(c.chunk_source, r.context_source) AS source,
        coalesce(c.chunk_id, r.chunkid) AS chunk_id,

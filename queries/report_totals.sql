@@ -3,8 +3,12 @@
 -- interrupted, unfinished). A chunk (batch or watch) counts once, with the status of its latest
 -- run, so a chunk redone after --resume counts as its redo; `chunk_*` columns count chunks,
 -- the others runs. Calls come from model_calls, both rounds (the chair's call is not counted).
--- Token and cost sums are NULL when no provider reported any. Times are epoch ms.
-WITH r AS (
+-- Token and cost sums are NULL when no provider reported any. Times are epoch ms. The runs view
+-- (an aggregate over every event) is computed once (MATERIALIZED) for both of its uses.
+WITH run_rows AS MATERIALIZED (
+  SELECT chunkid, status, started_at, completed_at, replay_of FROM runs
+),
+r AS (
   SELECT count(*) AS runs,
          count(*) FILTER (WHERE status = 'consensus') AS consensus,
          count(*) FILTER (WHERE status = 'degraded') AS degraded,
@@ -14,10 +18,10 @@ WITH r AS (
          count(*) FILTER (WHERE replay_of IS NOT NULL) AS replays,
          epoch_ms(min(started_at)) AS first_started_ms,
          epoch_ms(max(completed_at)) AS last_completed_ms
-  FROM runs
+  FROM run_rows
 ),
 latest AS (
-  SELECT chunkid, arg_max(status, started_at) AS status FROM runs WHERE chunkid IS NOT NULL GROUP BY chunkid
+  SELECT chunkid, arg_max(status, started_at) AS status FROM run_rows WHERE chunkid IS NOT NULL GROUP BY chunkid
 ),
 c AS (
   SELECT count(*) AS chunks,

@@ -5,15 +5,18 @@
 -- (or the same three lines in one interactive session). Views read the files when queried, so
 -- they always see the latest lines; nothing here writes to the artifacts.
 --
+-- Every source is one append-only JSONL log (docs/CONTRACTS.md, "The run log"): runs.jsonl and
+-- answers.jsonl hold what runs decided and what each port replied; the per-run files under
+-- runs/<id>/ are views of those lines and are never read here, so a folder whose runs/ was
+-- deleted (or never written: batch and watch skip it) answers the same.
+--
 -- A source with no file yet makes its views fail in the plain CLI ("No files found"). `quorum sql`
 -- instead lists such sources in `empty_sources` and points them at `empty_file`, an empty file
--- outside the artifacts folder, so their views have no rows. It also sets `consensus_snapshot`
--- to a compact one-line-per-run copy of every consensus.json that it keeps in its cache folder
--- (src/sql/consensusSnapshot.ts), because opening tens of thousands of small files is slow.
+-- outside the artifacts folder, so their views have no rows.
 --
--- Field names are the ones src/events.ts, src/types.ts, src/tracing/jsonlSpanExporter.ts and
--- src/sinks/blackboard.ts define. Torn or garbage JSONL lines are read as all-NULL rows
--- (ignore_errors) and dropped by the views' WHERE clauses.
+-- Field names are the ones src/events.ts, src/types.ts, src/runlog/lines.ts,
+-- src/tracing/jsonlSpanExporter.ts and src/sinks/blackboard.ts define. Torn or garbage JSONL lines
+-- are read as all-NULL rows (ignore_errors) and dropped by the views' WHERE clauses.
 
 SET VARIABLE artifacts = coalesce(getvariable('artifacts'), './artifacts');
 SET VARIABLE empty_sources = coalesce(getvariable('empty_sources'), []::VARCHAR[]);
@@ -21,9 +24,8 @@ SET VARIABLE empty_sources = coalesce(getvariable('empty_sources'), []::VARCHAR[
 SET VARIABLE events_file = CASE WHEN list_contains(getvariable('empty_sources'), 'events') THEN getvariable('empty_file') ELSE getvariable('artifacts') || '/cloudevents.jsonl' END;
 SET VARIABLE spans_file = CASE WHEN list_contains(getvariable('empty_sources'), 'spans') THEN getvariable('empty_file') ELSE getvariable('artifacts') || '/traces.jsonl' END;
 SET VARIABLE blackboard_file = CASE WHEN list_contains(getvariable('empty_sources'), 'blackboard') THEN getvariable('empty_file') ELSE getvariable('artifacts') || '/blackboard.jsonl' END;
-SET VARIABLE consensus_files = CASE WHEN list_contains(getvariable('empty_sources'), 'consensus') THEN getvariable('empty_file') ELSE coalesce(getvariable('consensus_snapshot'), getvariable('artifacts') || '/runs/*/consensus.json') END;
-SET VARIABLE responses_files = CASE WHEN list_contains(getvariable('empty_sources'), 'responses') THEN getvariable('empty_file') ELSE getvariable('artifacts') || '/runs/*/responses/port_*.json' END;
-SET VARIABLE votes_files = CASE WHEN list_contains(getvariable('empty_sources'), 'votes') THEN getvariable('empty_file') ELSE getvariable('artifacts') || '/runs/*/votes/port_*.json' END;
+SET VARIABLE runs_log_file = CASE WHEN list_contains(getvariable('empty_sources'), 'runs_log') THEN getvariable('empty_file') ELSE getvariable('artifacts') || '/runs.jsonl' END;
+SET VARIABLE answers_file = CASE WHEN list_contains(getvariable('empty_sources'), 'answers') THEN getvariable('empty_file') ELSE getvariable('artifacts') || '/answers.jsonl' END;
 
 -- events: cloudevents.jsonl, one CloudEvent per row. `data` holds every field of every event
 -- type (src/events.ts); a field an event type does not have is NULL. `data.status` is text: the
@@ -34,7 +36,7 @@ CREATE OR REPLACE VIEW events AS
 SELECT id, source, type, "time", runid, port, chunkid, batchid, traceparent,
        substr(traceparent, 4, 32) AS trace_id,
        data
-FROM read_json(getvariable('events_file'), format = 'newline_delimited', ignore_errors = true,
+FROM read_json(getvariable('events_file'), format = 'newline_delimited', records = true, ignore_errors = true,
   columns = {
     specversion: 'VARCHAR', id: 'VARCHAR', source: 'VARCHAR', type: 'VARCHAR', time: 'TIMESTAMPTZ',
     datacontenttype: 'VARCHAR', runid: 'VARCHAR', port: 'INTEGER', chunkid: 'VARCHAR', batchid: 'VARCHAR', traceparent: 'VARCHAR',
@@ -78,24 +80,25 @@ FROM (SELECT runid, unnest(data.panel.members) AS m FROM events WHERE type = 'qu
 
 -- runs: one row per run id seen in the events. `status` is the run.completed status (also
 -- `failed` or `interrupted`), else the consensus status, else `unfinished`. `slowest_*` is the
--- round-1 call (answer or failure) with the longest latency: the port the run waited for.
+-- round-1 call (answer or failure) with the longest latency: the port the run waited for. Should
+-- an event ever be recorded twice for a run, the latest one's fields win (arg_max over "time").
 CREATE OR REPLACE VIEW runs AS
 SELECT runid,
        any_value(chunkid) AS chunkid,
        any_value(batchid) AS batchid,
        min("time") FILTER (WHERE type = 'quorum.run.started') AS started_at,
        max("time") FILTER (WHERE type = 'quorum.run.completed') AS completed_at,
-       any_value(data.query) FILTER (WHERE type = 'quorum.run.started') AS query,
-       any_value(data.context.source) FILTER (WHERE type = 'quorum.run.started') AS context_source,
-       any_value(data.panel.size) FILTER (WHERE type = 'quorum.run.started') AS panel_size,
-       any_value(data.rounds) FILTER (WHERE type = 'quorum.run.started') AS rounds,
-       any_value(data.sandbox) FILTER (WHERE type = 'quorum.run.started') AS sandbox,
-       any_value(data.replayOf) FILTER (WHERE type = 'quorum.run.started') AS replay_of,
-       coalesce(any_value(data.status) FILTER (WHERE type = 'quorum.run.completed'),
-                any_value(data.status) FILTER (WHERE type = 'quorum.consensus.reached'),
+       arg_max(data.query, "time") FILTER (WHERE type = 'quorum.run.started') AS query,
+       arg_max(data.context.source, "time") FILTER (WHERE type = 'quorum.run.started') AS context_source,
+       arg_max(data.panel.size, "time") FILTER (WHERE type = 'quorum.run.started') AS panel_size,
+       arg_max(data.rounds, "time") FILTER (WHERE type = 'quorum.run.started') AS rounds,
+       arg_max(data.sandbox, "time") FILTER (WHERE type = 'quorum.run.started') AS sandbox,
+       arg_max(data.replayOf, "time") FILTER (WHERE type = 'quorum.run.started') AS replay_of,
+       coalesce(arg_max(data.status, "time") FILTER (WHERE type = 'quorum.run.completed'),
+                arg_max(data.status, "time") FILTER (WHERE type = 'quorum.consensus.reached'),
                 'unfinished') AS status,
-       any_value(data.durationMs) FILTER (WHERE type = 'quorum.run.completed') AS duration_ms,
-       any_value(data.exitCode) FILTER (WHERE type = 'quorum.run.completed') AS exit_code,
+       arg_max(data.durationMs, "time") FILTER (WHERE type = 'quorum.run.completed') AS duration_ms,
+       arg_max(data.exitCode, "time") FILTER (WHERE type = 'quorum.run.completed') AS exit_code,
        arg_max(coalesce(port, data.port), data.latencyMs) FILTER (WHERE type IN ('quorum.model.responded', 'quorum.model.failed')) AS slowest_port,
        arg_max(data.model, data.latencyMs) FILTER (WHERE type IN ('quorum.model.responded', 'quorum.model.failed')) AS slowest_model,
        max(data.latencyMs) FILTER (WHERE type IN ('quorum.model.responded', 'quorum.model.failed')) AS slowest_ms,
@@ -107,27 +110,39 @@ WHERE type NOT LIKE 'quorum.batch.%'
 GROUP BY runid;
 
 -- batches: one row per `quorum batch` (its quorum.batch.started / quorum.batch.completed events).
--- Its runs are the `runs` rows with this batchid. `outcome` is NULL while a batch has not ended.
+-- Its runs are the `runs` rows with this batchid. A batch that was resumed has several of each:
+-- `started_at` is the first start, the other fields are the latest event's (arg_max over "time"),
+-- so a batch interrupted and then resumed to the end reads `completed`. `outcome` and
+-- `completed_at` are NULL while a batch has not ended: no completion event yet, or a resume
+-- started after the latest one.
 CREATE OR REPLACE VIEW batches AS
-SELECT batchid,
-       min("time") FILTER (WHERE type = 'quorum.batch.started') AS started_at,
-       max("time") FILTER (WHERE type = 'quorum.batch.completed') AS completed_at,
-       any_value(data.query) FILTER (WHERE type = 'quorum.batch.started') AS query,
-       any_value(data.files) FILTER (WHERE type = 'quorum.batch.started') AS files,
-       max(data.chunks) AS chunks,
-       any_value(data.outcome) FILTER (WHERE type = 'quorum.batch.completed') AS outcome,
-       any_value(data.consensus) FILTER (WHERE type = 'quorum.batch.completed') AS consensus,
-       any_value(data.degraded) FILTER (WHERE type = 'quorum.batch.completed') AS degraded,
-       any_value(data.quorumLost) FILTER (WHERE type = 'quorum.batch.completed') AS quorum_lost,
-       any_value(data.failed) FILTER (WHERE type = 'quorum.batch.completed') AS failed,
-       any_value(data.calls) FILTER (WHERE type = 'quorum.batch.completed') AS calls,
-       any_value(data.inputTokens) FILTER (WHERE type = 'quorum.batch.completed') AS input_tokens,
-       any_value(data.outputTokens) FILTER (WHERE type = 'quorum.batch.completed') AS output_tokens,
-       any_value(data.cost) FILTER (WHERE type = 'quorum.batch.completed') AS cost,
-       any_value(data.wallMs) FILTER (WHERE type = 'quorum.batch.completed') AS wall_ms
-FROM events
-WHERE type LIKE 'quorum.batch.%' AND batchid IS NOT NULL
-GROUP BY batchid;
+SELECT batchid, started_at,
+       CASE WHEN ended THEN completed_at END AS completed_at,
+       query, files, chunks,
+       CASE WHEN ended THEN outcome END AS outcome,
+       consensus, degraded, quorum_lost, failed, calls, input_tokens, output_tokens, cost, wall_ms
+FROM (
+  SELECT batchid,
+         min("time") FILTER (WHERE type = 'quorum.batch.started') AS started_at,
+         max("time") FILTER (WHERE type = 'quorum.batch.completed') AS completed_at,
+         coalesce(max("time") FILTER (WHERE type = 'quorum.batch.completed') >= max("time") FILTER (WHERE type = 'quorum.batch.started'), true) AS ended,
+         arg_max(data.query, "time") FILTER (WHERE type = 'quorum.batch.started') AS query,
+         arg_max(data.files, "time") FILTER (WHERE type = 'quorum.batch.started') AS files,
+         max(data.chunks) AS chunks,
+         arg_max(data.outcome, "time") FILTER (WHERE type = 'quorum.batch.completed') AS outcome,
+         arg_max(data.consensus, "time") FILTER (WHERE type = 'quorum.batch.completed') AS consensus,
+         arg_max(data.degraded, "time") FILTER (WHERE type = 'quorum.batch.completed') AS degraded,
+         arg_max(data.quorumLost, "time") FILTER (WHERE type = 'quorum.batch.completed') AS quorum_lost,
+         arg_max(data.failed, "time") FILTER (WHERE type = 'quorum.batch.completed') AS failed,
+         arg_max(data.calls, "time") FILTER (WHERE type = 'quorum.batch.completed') AS calls,
+         arg_max(data.inputTokens, "time") FILTER (WHERE type = 'quorum.batch.completed') AS input_tokens,
+         arg_max(data.outputTokens, "time") FILTER (WHERE type = 'quorum.batch.completed') AS output_tokens,
+         arg_max(data.cost, "time") FILTER (WHERE type = 'quorum.batch.completed') AS cost,
+         arg_max(data.wallMs, "time") FILTER (WHERE type = 'quorum.batch.completed') AS wall_ms
+  FROM events
+  WHERE type LIKE 'quorum.batch.%' AND batchid IS NOT NULL
+  GROUP BY batchid
+);
 
 -- spans: traces.jsonl, one finished OTel span per row, with the attributes queries use pulled out.
 CREATE OR REPLACE VIEW spans AS
@@ -141,7 +156,7 @@ SELECT traceId AS trace_id, spanId AS span_id, parentSpanId AS parent_span_id, n
        attributes."quorum.role" AS role,
        attributes."error.type" AS error_type,
        attributes, events, resource, scope
-FROM read_json(getvariable('spans_file'), format = 'newline_delimited', ignore_errors = true,
+FROM read_json(getvariable('spans_file'), format = 'newline_delimited', records = true, ignore_errors = true,
   columns = {
     traceId: 'VARCHAR', spanId: 'VARCHAR', parentSpanId: 'VARCHAR', name: 'VARCHAR', kind: 'VARCHAR',
     startTime: 'TIMESTAMPTZ', endTime: 'TIMESTAMPTZ', durationMs: 'DOUBLE',
@@ -164,18 +179,23 @@ FROM read_json(getvariable('spans_file'), format = 'newline_delimited', ignore_e
 WHERE traceId IS NOT NULL AND name IS NOT NULL;
 
 -- blackboard: blackboard.jsonl, one coordination signal per finished run (src/sinks/blackboard.ts).
+-- `pull` is runs/<runId>/consensus.md when that file was written, else runs.jsonl#<runId>.
 CREATE OR REPLACE VIEW blackboard AS
 SELECT ts, mark, pull, msg, type, hive, gen, port,
-       nullif(regexp_extract(pull, '(^|/)runs/([^/]+)/', 2), '') AS runid
-FROM read_json(getvariable('blackboard_file'), format = 'newline_delimited', ignore_errors = true,
+       coalesce(nullif(regexp_extract(pull, '(^|/)runs/([^/]+)/', 2), ''),
+                nullif(regexp_extract(pull, '(^|/)runs\.jsonl#(.+)$', 2), '')) AS runid
+FROM read_json(getvariable('blackboard_file'), format = 'newline_delimited', records = true, ignore_errors = true,
   columns = {
     ts: 'TIMESTAMPTZ', mark: 'VARCHAR', pull: 'VARCHAR', msg: 'VARCHAR', type: 'VARCHAR',
     hive: 'VARCHAR', gen: 'VARCHAR', port: 'VARCHAR'
   })
 WHERE mark IS NOT NULL;
 
--- consensus: one row per runs/<runId>/consensus.json (ConsensusDocument in src/types.ts).
--- `responders` lists the ports that answered round 1: the agreement matrix's non-null rows.
+-- consensus: one row per line of runs.jsonl, i.e. per decided run: the consensus document
+-- (ConsensusDocument in src/types.ts) plus the RunLine fields of src/runlog/lines.ts. A run
+-- interrupted before it was decided has no row here (see `runs`). `responders` lists the ports
+-- that answered round 1: the agreement matrix's non-null rows. `models` is the whole panel
+-- (port, model, family), answering or not; `batch_id` the batch the run belongs to.
 CREATE OR REPLACE VIEW consensus AS
 SELECT runId AS runid, query, chunk.source AS chunk_source, chunk.id AS chunk_id, status,
        quorum.configured AS configured, quorum.required AS required, quorum.responders AS responder_count,
@@ -186,8 +206,8 @@ SELECT runId AS runid, query, chunk.source AS chunk_source, chunk.id AS chunk_id
        coalesce(rounds, 1) AS rounds, abstentions, candidates,
        startedAt AS started_at, finishedAt AS finished_at, sandbox, replayOf AS replay_of, supersedes,
        synthesis.model AS synthesis_model,
-       filename AS file
-FROM read_json(getvariable('consensus_files'), format = 'auto', ignore_errors = true, filename = true,
+       batchId AS batch_id, models, panelSource AS panel_source
+FROM read_json(getvariable('runs_log_file'), format = 'newline_delimited', records = true, ignore_errors = true,
   columns = {
     runId: 'VARCHAR', query: 'VARCHAR', chunk: 'STRUCT(source VARCHAR, id VARCHAR)', status: 'VARCHAR',
     quorum: 'STRUCT(configured INTEGER, required INTEGER, responders INTEGER, panel INTEGER, minResponders INTEGER)',
@@ -198,11 +218,12 @@ FROM read_json(getvariable('consensus_files'), format = 'auto', ignore_errors = 
     failures: 'STRUCT(port INTEGER, model VARCHAR, kind VARCHAR, attempts INTEGER, message VARCHAR, round INTEGER)[]',
     agreement: 'DOUBLE[][]', rounds: 'INTEGER', abstentions: 'INTEGER[]', candidates: 'INTEGER',
     startedAt: 'TIMESTAMPTZ', finishedAt: 'TIMESTAMPTZ', sandbox: 'BOOLEAN', replayOf: 'VARCHAR', supersedes: 'VARCHAR[]',
-    synthesis: 'STRUCT(model VARCHAR)'
+    synthesis: 'STRUCT(model VARCHAR)',
+    models: 'STRUCT(port INTEGER, model VARCHAR, family VARCHAR)[]', batchId: 'VARCHAR', panelSource: 'VARCHAR'
   })
 WHERE runId IS NOT NULL AND status IS NOT NULL;
 
--- claims: every claim of every consensus.json, consensus and dissent alike, one row each.
+-- claims: every claim of every decided run, consensus and dissent alike, one row each.
 -- `ports` are the ports that stand behind it (support = len(ports)); `proposers` (two-round
 -- runs) the ports that put it forward in round 1. `n` is its 1-based place in its list.
 CREATE OR REPLACE VIEW claims AS
@@ -216,29 +237,33 @@ FROM (
   FROM consensus
 );
 
--- responses: runs/<runId>/responses/port_<n>.json, each answering port's raw round-1 answer.
-CREATE OR REPLACE VIEW responses AS
-SELECT runId AS runid, port, model, family, latencyMs AS latency_ms, attempts,
+-- answers: answers.jsonl, one row per usable reply of one port: round 1 the answer to the
+-- question, round 2 the reply to the vote with the ballot read from it (`ballot`: JSON object
+-- candidate id -> agree | disagree | unsure | same:cK; NULL when unreadable, and in round 1).
+-- Failed calls have no row (they are in model_calls). A replay's lines are a copy of its
+-- source's under the replay's run id.
+CREATE OR REPLACE VIEW answers AS
+SELECT runId AS runid, round, port, model, family, latencyMs AS latency_ms, attempts,
        usage.inputTokens AS input_tokens, usage.outputTokens AS output_tokens, usage.cost AS cost,
-       finishReason AS finish_reason, responseId AS response_id, text, filename AS file
-FROM read_json(getvariable('responses_files'), format = 'auto', ignore_errors = true, filename = true,
+       finishReason AS finish_reason, responseId AS response_id, text, ballot
+FROM read_json(getvariable('answers_file'), format = 'newline_delimited', records = true, ignore_errors = true,
   columns = {
-    runId: 'VARCHAR', port: 'INTEGER', model: 'VARCHAR', family: 'VARCHAR', latencyMs: 'DOUBLE', attempts: 'INTEGER',
-    usage: 'STRUCT(inputTokens BIGINT, outputTokens BIGINT, cost DOUBLE)',
-    finishReason: 'VARCHAR', responseId: 'VARCHAR', text: 'VARCHAR'
-  })
-WHERE runId IS NOT NULL;
-
--- votes: runs/<runId>/votes/port_<n>.json, each voter's raw round-2 reply and the ballot read
--- from it (`ballot`: JSON object candidate id -> agree | disagree | unsure | same:cK; NULL when unreadable).
-CREATE OR REPLACE VIEW votes AS
-SELECT runId AS runid, port, model, family, latencyMs AS latency_ms, attempts,
-       usage.inputTokens AS input_tokens, usage.outputTokens AS output_tokens, usage.cost AS cost,
-       finishReason AS finish_reason, responseId AS response_id, text, ballot, filename AS file
-FROM read_json(getvariable('votes_files'), format = 'auto', ignore_errors = true, filename = true,
-  columns = {
-    runId: 'VARCHAR', port: 'INTEGER', model: 'VARCHAR', family: 'VARCHAR', latencyMs: 'DOUBLE', attempts: 'INTEGER',
+    runId: 'VARCHAR', round: 'INTEGER', port: 'INTEGER', model: 'VARCHAR', family: 'VARCHAR', latencyMs: 'DOUBLE', attempts: 'INTEGER',
     usage: 'STRUCT(inputTokens BIGINT, outputTokens BIGINT, cost DOUBLE)',
     finishReason: 'VARCHAR', responseId: 'VARCHAR', text: 'VARCHAR', ballot: 'JSON'
   })
-WHERE runId IS NOT NULL;
+WHERE runId IS NOT NULL AND round IN (1, 2);
+
+-- responses: each answering port's raw round-1 answer (answers, round 1).
+CREATE OR REPLACE VIEW responses AS
+SELECT runid, port, model, family, latency_ms, attempts, input_tokens, output_tokens, cost,
+       finish_reason, response_id, text
+FROM answers
+WHERE round = 1;
+
+-- votes: each voter's raw round-2 reply and the ballot read from it (answers, round 2).
+CREATE OR REPLACE VIEW votes AS
+SELECT runid, port, model, family, latency_ms, attempts, input_tokens, output_tokens, cost,
+       finish_reason, response_id, text, ballot
+FROM answers
+WHERE round = 2;

@@ -1,4 +1,8 @@
-/** quorum as a library: the operators, pipelines, pure logic and sinks behind the CLI. */
+/**
+ * quorum as a library: the operators, pipelines, pure logic and sinks behind the CLI.
+ * `quorum sql` and `quorum report` have their own entry points, `quorum/sql` (DuckDB) and
+ * `quorum/report` (Vega, DuckDB), so importing `quorum` loads neither.
+ */
 export * from './types.js';
 export { ModelCallError, UsageError, QuorumLostError, redact } from './errors.js';
 
@@ -60,9 +64,3 @@ export { runBatch, type RunBatchOptions, type RunBatchResult } from './run/runBa
 export { runWatch, type RunWatchOptions } from './run/runWatch.js';
 export { chunkFile, chunkLines, chunkId, estimateTokens, SkipFile, type Chunk } from './batch/chunker.js';
 export { resolveInputs } from './batch/inputs.js';
-export { generateReport, type ReportOptions, type ReportResult, type ReportTarget } from './report/generate.js';
-export { ArtifactsDb, type OpenArtifactsOptions } from './sql/artifactsDb.js';
-export { listQueries, resolveQuery, QUERIES_DIR, type BundledQuery } from './sql/catalog.js';
-export { defaultCacheDir } from './sql/consensusSnapshot.js';
-export { formatResult, SQL_FORMATS, type SqlFormat } from './sql/format.js';
-export type { SqlResult, SqlColumn, SqlValue } from './sql/values.js';

@@ -1,7 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { ReportTarget } from '../report/generate.js';
-import { defaultCacheDir } from '../sql/consensusSnapshot.js';
 import type { CliContext } from './context.js';
 
 interface ReportArgs {
@@ -10,7 +9,6 @@ interface ReportArgs {
   all: boolean;
   out: string;
   to?: string;
-  cache: boolean;
 }
 
 export function reportCommand(ctx: CliContext): CommandModule<object, ReportArgs> {
@@ -19,23 +17,18 @@ export function reportCommand(ctx: CliContext): CommandModule<object, ReportArgs
     describe: 'Write a self-contained HTML report (charts inline, no network) of a run, a batch or every run',
     builder: (y: Argv) =>
       y
-        .positional('runId', { type: 'string', describe: 'A run id under <out>/runs (default: the latest run)' })
-        .option('batch', { type: 'string', describe: 'Report on a batch (an id under <out>/batches) instead of one run' })
+        .positional('runId', { type: 'string', describe: 'A run id recorded in <out> (default: the latest run)' })
+        .option('batch', { type: 'string', describe: 'Report on a batch (its batch id) instead of one run' })
         .option('all', { type: 'boolean', default: false, describe: 'Report on every run in the artifacts folder' })
         .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder to read' })
         .option('to', { type: 'string', nargs: 1, describe: 'HTML file to write (default <out>/reports/<run-…|batch-…|all>.html; - prints it)' })
-        .option('cache', {
-          type: 'boolean',
-          default: true,
-          describe: "Read the runs' consensus.json files through quorum sql's compact copy ($QUORUM_CACHE_DIR); --no-cache reads every file",
-        })
         .example('quorum report', 'the latest run')
         .example('quorum report --batch <batchId> --to batch.html', 'a batch, to batch.html')
         .example('quorum report --all', 'every run in ./artifacts') as unknown as Argv<ReportArgs>,
     handler: async (args) => {
       const chosen = [args.runId !== undefined, args.batch !== undefined, args.all].filter(Boolean).length;
       if (chosen > 1) throw new UsageError('Give one of <runId>, --batch <id> or --all');
-      if (args.batch !== undefined && args.batch.trim() === '') throw new UsageError('--batch needs a batch id (see the folders under <out>/batches)');
+      if (args.batch !== undefined && args.batch.trim() === '') throw new UsageError('--batch needs a batch id (quorum sql report_batches lists them)');
       if (args.to !== undefined && args.to.trim() === '') throw new UsageError('--to needs a file name (or - for stdout)');
       const target: ReportTarget = args.all ? { kind: 'all' } : args.batch !== undefined ? { kind: 'batch', batchId: args.batch } : { kind: 'run', ...(args.runId !== undefined && { runId: String(args.runId) }) };
       // Vega and DuckDB load only when a report is written: other commands must not pay for them.
@@ -45,7 +38,6 @@ export function reportCommand(ctx: CliContext): CommandModule<object, ReportArgs
           out: args.out,
           target,
           ...(args.to !== undefined && { to: args.to }),
-          cacheDir: args.cache ? defaultCacheDir(ctx.env) : false,
           signal: ctx.signal,
         });
         if (result.file === undefined) ctx.stdout.write(result.html);

@@ -1,7 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
 import { listQueries, resolveQuery } from '../sql/catalog.js';
-import { defaultCacheDir } from '../sql/consensusSnapshot.js';
 import { formatResult, SQL_FORMATS, type SqlFormat } from '../sql/format.js';
 import type { CliContext } from './context.js';
 
@@ -10,7 +9,6 @@ interface SqlArgs {
   out: string;
   format: SqlFormat;
   list: boolean;
-  cache: boolean;
 }
 
 export function sqlCommand(ctx: CliContext): CommandModule<object, SqlArgs> {
@@ -23,11 +21,6 @@ export function sqlCommand(ctx: CliContext): CommandModule<object, SqlArgs> {
         .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder to read' })
         .option('format', { type: 'string', default: 'table', describe: `Output format: ${SQL_FORMATS.join(', ')}` })
         .option('list', { type: 'boolean', default: false, describe: 'List the bundled queries and what each answers' })
-        .option('cache', {
-          type: 'boolean',
-          default: true,
-          describe: 'Read the runs\' consensus.json files through a compact copy kept in $QUORUM_CACHE_DIR (default ~/.cache/quorum/sql); --no-cache reads every file',
-        })
         .example('quorum sql --list', 'the bundled queries')
         .example('quorum sql model_latency', 'p50/p95 latency per model')
         .example('quorum sql my.sql --format csv', 'your own query, as CSV') as unknown as Argv<SqlArgs>,
@@ -54,7 +47,7 @@ export function sqlCommand(ctx: CliContext): CommandModule<object, SqlArgs> {
       const source = resolveQuery(args.query);
       // DuckDB loads only when a query runs: other commands must not pay its start-up.
       const { ArtifactsDb } = await import('../sql/artifactsDb.js');
-      const db = await ArtifactsDb.open(args.out, { cacheDir: args.cache ? defaultCacheDir(ctx.env) : false });
+      const db = await ArtifactsDb.open(args.out);
       const onAbort = () => db.interrupt();
       ctx.signal.addEventListener('abort', onAbort);
       try {

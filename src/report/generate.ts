@@ -2,11 +2,14 @@
  * `quorum report`: reads the artifacts with the bundled queries (one session, one scope), builds
  * the page model, renders every chart to inline SVG and writes one self-contained HTML file.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { nearby } from '../run/recordedRun.js';
+import { legacyFolderMessage } from '../runlog/legacy.js';
+import { type BatchLine, LOG_FILES } from '../runlog/lines.js';
+import { readLog } from '../runlog/readLog.js';
 import { writeFileAtomic } from '../sinks/writeJsonAtomic.js';
 import { ArtifactsDb } from '../sql/artifactsDb.js';
 import { loadManyData, loadRunData } from './data.js';
@@ -22,8 +25,6 @@ export interface ReportOptions {
   target: ReportTarget;
   /** Where to write the page; `-` writes nothing (the caller prints `html`). Default `<out>/reports/<name>.html`. */
   to?: string;
-  /** The consensus snapshot's cache folder (see ArtifactsDb); false reads every consensus.json. */
-  cacheDir?: string | false;
   signal?: AbortSignal;
   now?: () => Date;
 }
@@ -43,27 +44,31 @@ const ID = /^[\w.-]+$/;
 export async function generateReport(o: ReportOptions): Promise<ReportResult> {
   const out = o.out;
   if (!existsSync(out)) throw new UsageError(`Artifacts folder ${out} does not exist; run quorum ask or quorum batch first, or point --out at the folder your runs wrote`);
-  if (!statSync(out).isDirectory()) throw new UsageError(`${out} is not a folder; --out takes the artifacts folder (the one holding cloudevents.jsonl and runs/)`);
-  const runIds = listDir(join(out, 'runs'));
-  if (runIds.length === 0 && !existsSync(join(out, 'cloudevents.jsonl'))) {
-    throw new UsageError(`No runs in ${out}: it holds no cloudevents.jsonl and no runs/; run quorum ask or quorum batch first, or point --out at the folder your runs wrote`);
+  if (!statSync(out).isDirectory()) throw new UsageError(`${out} is not a folder; --out takes the artifacts folder (the one holding runs.jsonl and cloudevents.jsonl)`);
+  const legacy = legacyFolderMessage(out);
+  if (legacy !== undefined) throw new UsageError(legacy);
+  if (!existsSync(join(out, LOG_FILES.runs)) && !existsSync(join(out, LOG_FILES.events))) {
+    throw new UsageError(`No runs in ${out}: it holds no ${LOG_FILES.runs} and no ${LOG_FILES.events}; run quorum ask or quorum batch first, or point --out at the folder your runs wrote`);
   }
-  const target = resolveTarget(out, o.target, runIds);
 
-  const db = await ArtifactsDb.open(out, { cacheDir: o.cacheDir ?? false });
+  const db = await ArtifactsDb.open(out);
   const onAbort = () => db.interrupt();
   o.signal?.addEventListener('abort', onAbort);
   try {
+    const target = await resolveTarget(db, out, o.target);
     const meta = { generatedAt: formatNow((o.now ?? (() => new Date()))()), artifacts: out, version: packageVersion() };
     let scope: ReportScope;
     let model: PageModel;
     if (target.kind === 'run') {
       scope = { kind: 'run', runId: target.runId };
       const data = await loadRunData(new ScopedQueries(db, scope), target.runId);
-      if (!data) throw new UsageError(`Run ${target.runId} has no record yet (no quorum.run.started event and no consensus.json); is it still starting?`);
+      if (!data) throw new UsageError(`Run ${target.runId} has no record yet (no quorum.run.started event and no line in ${LOG_FILES.runs}); is it still starting?`);
       model = runPageModel(data, meta);
     } else if (target.kind === 'batch') {
-      const members = (await new ScopedQueries(db, { kind: 'all' }).rows('report_batch_runs')).filter((r) => r.batchid === target.batchId).map((r) => String(r.runid));
+      const fromEvents = (await new ScopedQueries(db, { kind: 'all' }).rows('report_batch_runs')).filter((r) => r.batchid === target.batchId).map((r) => String(r.runid));
+      // ID admits no quote, so the batch id can stand in the SQL text.
+      const decided = await ids(db, `SELECT runid AS id FROM consensus WHERE batch_id = '${target.batchId}'`);
+      const members = [...new Set([...fromEvents, ...decided])];
       scope = { kind: 'batch', batchId: target.batchId, runIds: members };
       model = manyPageModel(await loadManyData(new ScopedQueries(db, scope), target.batchId), meta);
     } else {
@@ -102,40 +107,52 @@ export class ReportInterrupted extends Error {
 
 type ResolvedTarget = { kind: 'run'; runId: string } | { kind: 'batch'; batchId: string } | { kind: 'all' };
 
-/** Checks a run or batch id against the folder, naming the ids nearby when it is unknown. */
-function resolveTarget(out: string, target: ReportTarget, runIds: string[]): ResolvedTarget {
+/**
+ * Checks a run or batch id against what the logs record, naming the ids nearby when it is
+ * unknown. Runs are the decided ones (runs.jsonl) and those the events know of (interrupted or
+ * still running); batches are those the events, the run lines or batches.jsonl name.
+ */
+async function resolveTarget(db: ArtifactsDb, out: string, target: ReportTarget): Promise<ResolvedTarget> {
   if (target.kind === 'all') return target;
+  // A run is known by its run line, or (interrupted, still running) by its start event.
+  const RUN_IDS = `SELECT runid AS id FROM consensus UNION SELECT runid FROM events WHERE type = 'quorum.run.started'`;
   if (target.kind === 'run') {
-    if (target.runId === undefined) {
-      const latest = [...runIds].sort().pop();
-      if (!latest) throw new UsageError(`No run in ${join(out, 'runs')} yet; give --batch <id> or --all, or run quorum ask first`);
+    const id = target.runId;
+    if (id === undefined) {
+      // Run ids begin with their start time: the greatest is the latest.
+      const [latest] = await ids(db, `SELECT max(id) FROM (${RUN_IDS})`);
+      if (!latest) throw new UsageError(`No run recorded in ${out} yet; give --batch <id> or --all, or run quorum ask first`);
       return { kind: 'run', runId: latest };
     }
-    const id = target.runId;
-    if (!ID.test(id) || !runIds.includes(id)) throw new UsageError(unknownMessage('run id', id, join(out, 'runs'), runIds, 'runs'));
-    return { kind: 'run', runId: id };
+    // ID admits no quote, so the id can stand in the SQL text. Each check stops at the first hit,
+    // which costs a fraction of listing every id; the list is for naming the ids nearby.
+    if (ID.test(id)) {
+      for (const sql of [`SELECT runid FROM consensus WHERE runid = '${id}' LIMIT 1`, `SELECT runid FROM events WHERE runid = '${id}' AND type = 'quorum.run.started' LIMIT 1`]) {
+        if ((await ids(db, sql)).length > 0) return { kind: 'run', runId: id };
+      }
+    }
+    throw new UsageError(unknownMessage('run id', id, out, await ids(db, RUN_IDS), 'runs'));
   }
-  const batchIds = listDir(join(out, 'batches'));
+  const batchIds = [...new Set([...(await ids(db, `SELECT batchid AS id FROM batches UNION SELECT batch_id FROM consensus`)), ...(await loggedBatchIds(out))])];
   const id = target.batchId;
-  if (!ID.test(id) || !batchIds.includes(id)) throw new UsageError(unknownMessage('batch id', id, join(out, 'batches'), batchIds, 'batches'));
+  if (!ID.test(id) || !batchIds.includes(id)) throw new UsageError(unknownMessage('batch id', id, out, batchIds, 'batches'));
   return { kind: 'batch', batchId: id };
 }
 
-function unknownMessage(what: string, id: string, dir: string, known: string[], plural: string): string {
-  if (known.length === 0) return `Unknown ${what} ${id}: ${dir} holds no ${plural}; check --out`;
-  const near = nearby(id, known);
-  const sorted = [...known].sort();
-  return `Unknown ${what} ${id} in ${dir}; ${near.length ? `nearby: ${near.join(', ')}` : `${known.length} ${plural} exist, the latest: ${sorted.slice(-3).join(', ')}`}`;
+async function ids(db: ArtifactsDb, sql: string): Promise<string[]> {
+  return (await db.query(sql, 'report ids')).rows.map((r) => r[0]).filter((v): v is string => typeof v === 'string' && ID.test(v));
 }
 
-function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isDirectory() && ID.test(e.name))
-      .map((e) => e.name);
-  } catch {
-    return [];
-  }
+async function loggedBatchIds(out: string): Promise<string[]> {
+  const { records } = await readLog<BatchLine>(join(out, LOG_FILES.batches));
+  return records.map((r) => r.batchId).filter((v): v is string => typeof v === 'string' && ID.test(v));
+}
+
+function unknownMessage(what: string, id: string, out: string, known: string[], plural: string): string {
+  if (known.length === 0) return `Unknown ${what} ${id}: ${out} records no ${plural}; check --out`;
+  const near = nearby(id, known);
+  const sorted = [...known].sort();
+  return `Unknown ${what} ${id} in ${out}; ${near.length ? `nearby: ${near.join(', ')}` : `${known.length} ${plural} exist, the latest: ${sorted.slice(-3).join(', ')}`}`;
 }
 
 function defaultName(target: ResolvedTarget): string {

@@ -40,6 +40,7 @@ export const SCOPE_FILTERS: Readonly<Record<string, string>> = {
   batches: `batchid = getvariable('report_scope_batch')`,
   consensus: IN_RUNS,
   claims: IN_RUNS,
+  answers: IN_RUNS,
   responses: IN_RUNS,
   votes: IN_RUNS,
 };

@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, opendirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBExtractedStatements } from '@duckdb/node-api';
 import { UsageError } from '../errors.js';
+import { legacyFolderMessage } from '../runlog/legacy.js';
+import { LOG_FILES } from '../runlog/lines.js';
 import { QUERIES_DIR, viewsSql } from './catalog.js';
-import { defaultCacheDir, syncSnapshot, type Snapshot } from './consensusSnapshot.js';
 import { isTypo, judgeStatement, precheck } from './readOnly.js';
 import { splitStatements, stripComments } from './statements.js';
 import { readResult, type SqlResult } from './values.js';
@@ -21,11 +22,6 @@ export interface OpenArtifactsOptions {
   queriesDir?: string;
   /** DuckDB threads; default DuckDB's (one per core). */
   threads?: number;
-  /**
-   * Folder for the compact copy of the runs' consensus.json files (see consensusSnapshot.ts);
-   * `false` reads every consensus.json directly. Default `defaultCacheDir()`.
-   */
-  cacheDir?: string | false;
 }
 
 /** One `CREATE VIEW` of views.sql, with the views and sources its body reads. */
@@ -41,22 +37,20 @@ const SOURCE_VARIABLES: Record<string, string> = {
   events_file: 'events',
   spans_file: 'spans',
   blackboard_file: 'blackboard',
-  consensus_files: 'consensus',
-  responses_files: 'responses',
-  votes_files: 'votes',
+  runs_log_file: 'runs_log',
+  answers_file: 'answers',
 };
 
 /** Statements that list the catalog: every view is created for them, so none is missing. */
 const CATALOG = /\b(show\s+(all\s+)?tables|duckdb_views|duckdb_tables|duckdb_columns|information_schema|show_tables|sqlite_master|pg_catalog)\b/i;
 
-/** How to tell whether a source has any file yet (consensus with a cache: see `checkSources`). */
-const PRESENT: Record<string, (dir: string) => boolean> = {
-  events: (d) => isFile(join(d, 'cloudevents.jsonl')),
-  spans: (d) => isFile(join(d, 'traces.jsonl')),
-  blackboard: (d) => isFile(join(d, 'blackboard.jsonl')),
-  consensus: (d) => anyRun(d, (run) => isFile(join(run, 'consensus.json'))),
-  responses: (d) => anyRun(d, (run) => hasPortFile(join(run, 'responses'))),
-  votes: (d) => anyRun(d, (run) => hasPortFile(join(run, 'votes'))),
+/** Each source's file: a source whose file does not exist yet reads as empty. */
+const SOURCE_FILES: Record<string, string> = {
+  events: LOG_FILES.events,
+  spans: LOG_FILES.spans,
+  blackboard: LOG_FILES.blackboard,
+  runs_log: LOG_FILES.runs,
+  answers: LOG_FILES.answers,
 };
 
 /**
@@ -65,17 +59,16 @@ const PRESENT: Record<string, (dir: string) => boolean> = {
  * configuration locked. Every statement given to `query` passes `precheck` and `judgeStatement`
  * (src/sql/readOnly.ts) before it runs.
  *
- * Views are created when a query first names them (or a view that reads them), with the sources
- * they read checked then: a view over a glob of many small files costs a directory walk to
- * create, which a query that never reads it should not pay. A query that lists the catalog
- * (SHOW TABLES, duckdb_views(), information_schema) gets every view.
+ * Every view reads one JSONL log of the folder (never the per-run files under runs/, which are
+ * views of the logs). Views are created when a query first names them (or a view that reads
+ * them); a query that lists the catalog (SHOW TABLES, duckdb_views(), information_schema) gets
+ * every view.
  */
 export class ArtifactsDb {
   private closed = false;
   private readonly created = new Set<string>();
   private readonly checked = new Set<string>();
   private readonly empty = new Set<string>();
-  private snapshot: Snapshot | undefined;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -86,17 +79,19 @@ export class ArtifactsDb {
     readonly artifacts: string,
     private readonly setup: string[],
     private readonly views: ViewDef[],
-    private readonly cacheDir: string | false,
   ) {}
 
   /**
    * Opens a session over `dir`.
-   * @throws UsageError when `dir` is not an existing folder.
+   * @throws UsageError when `dir` is not an existing folder, or is a 0.1 folder (per-run files,
+   * no runs.jsonl) that `quorum migrate` has to convert first.
    */
   static async open(dir: string, options: OpenArtifactsOptions = {}): Promise<ArtifactsDb> {
     const artifacts = resolve(dir);
     if (!existsSync(artifacts)) throw new UsageError(`Artifacts folder ${dir} does not exist; run quorum ask first, or point --out at the folder your runs wrote`);
-    if (!statSync(artifacts).isDirectory()) throw new UsageError(`${dir} is not a folder; --out takes the artifacts folder (the one holding cloudevents.jsonl and runs/)`);
+    if (!statSync(artifacts).isDirectory()) throw new UsageError(`${dir} is not a folder; --out takes the artifacts folder (the one holding runs.jsonl and cloudevents.jsonl)`);
+    const legacy = legacyFolderMessage(dir);
+    if (legacy !== undefined) throw new UsageError(legacy);
     const text = viewsSql(options.queriesDir ?? QUERIES_DIR);
     const { setup, views } = parseViews(options.columns === 'auto' ? autoDetectViews(text) : text);
 
@@ -115,7 +110,7 @@ export class ArtifactsDb {
       const connection = await instance.connect();
       // From here on no statement can change a setting (profiling output, log paths, spill folder…).
       await connection.run('SET lock_configuration = true');
-      return new ArtifactsDb(instance, connection, scratch, artifacts, setup, views, options.cacheDir ?? defaultCacheDir());
+      return new ArtifactsDb(instance, connection, scratch, artifacts, setup, views);
     } catch (error) {
       instance?.closeSync();
       rmSync(scratch, { recursive: true, force: true });
@@ -126,11 +121,6 @@ export class ArtifactsDb {
   /** Sources found to have no file yet (their views are empty), among those checked so far. */
   get emptySources(): string[] {
     return [...this.empty].sort();
-  }
-
-  /** The consensus snapshot used, once a query read the claims (undefined: none, or read directly). */
-  get consensusSnapshot(): Snapshot | undefined {
-    return this.snapshot;
   }
 
   /**
@@ -197,12 +187,11 @@ export class ArtifactsDb {
     const todo = this.views.filter((v) => wanted.has(v.name) && !this.created.has(v.name));
     if (todo.length === 0) return;
     const sources = new Set(todo.flatMap((v) => [...v.sources]).filter((s) => !this.checked.has(s)));
-    await this.checkSources(sources);
+    this.checkSources(sources);
     try {
       await this.connection.run(`SET VARIABLE artifacts = ${sqlString(this.artifacts)}`);
       await this.connection.run(`SET VARIABLE empty_file = ${sqlString(join(this.scratch, 'empty.json'))}`);
       await this.connection.run(`SET VARIABLE empty_sources = [${[...this.empty].map(sqlString).join(', ')}]::VARCHAR[]`);
-      if (this.snapshot) await this.connection.run(`SET VARIABLE consensus_snapshot = ${sqlString(this.snapshot.file)}`);
       for (const statement of this.setup) await this.connection.run(statement);
       for (const v of todo) {
         await this.connection.run(v.sql);
@@ -213,19 +202,11 @@ export class ArtifactsDb {
     }
   }
 
-  private async checkSources(sources: Set<string>): Promise<void> {
+  private checkSources(sources: Set<string>): void {
     for (const source of sources) {
       this.checked.add(source);
-      if (source === 'consensus' && this.cacheDir !== false) {
-        try {
-          this.snapshot = await syncSnapshot(this.artifacts, this.cacheDir);
-          if (!this.snapshot) this.empty.add(source);
-          continue;
-        } catch {
-          // The cache folder is unusable (read-only home, another writer stuck): read the files directly.
-        }
-      }
-      if (!PRESENT[source]?.(this.artifacts)) this.empty.add(source);
+      const file = SOURCE_FILES[source];
+      if (file === undefined || !isFile(join(this.artifacts, file))) this.empty.add(source);
     }
   }
 
@@ -302,32 +283,5 @@ function isFile(path: string): boolean {
     return statSync(path).isFile();
   } catch {
     return false;
-  }
-}
-
-function hasPortFile(dir: string): boolean {
-  try {
-    return readdirSync(dir).some((f) => /^port_.*\.json$/.test(f));
-  } catch {
-    return false;
-  }
-}
-
-/** True when some runs/<id>/ folder passes `test`; stops at the first one. */
-function anyRun(artifacts: string, test: (runDir: string) => boolean): boolean {
-  const runs = join(artifacts, 'runs');
-  let dir;
-  try {
-    dir = opendirSync(runs);
-  } catch {
-    return false;
-  }
-  try {
-    for (let entry = dir.readSync(); entry; entry = dir.readSync()) {
-      if (entry.isDirectory() && test(join(runs, entry.name))) return true;
-    }
-    return false;
-  } finally {
-    dir.closeSync();
   }
 }

@@ -8,12 +8,12 @@
  *            alone makes a claim with an `<img onerror=…>`.
  *   batch    `batch` of two small files, one round, port 5 failing again (two degraded chunks).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSandboxServer } from '../../src/sandbox/server.js';
 import type { SandboxModel, Scenario } from '../../src/sandbox/scenario.js';
-import type { ConsensusDocument } from '../../src/types.js';
 import { runCli, tempDir, writePanel } from '../helpers/cli.js';
+import { runLines } from '../sql/fixture.js';
 
 /**
  * The claim as recorded. The claim extractor strips HTML tags from claims (a markup cleaner, not a
@@ -54,15 +54,15 @@ export interface ReportFixture {
   env: NodeJS.ProcessEnv;
 }
 
+/** Runs decided so far: the run log's. */
 function runIds(out: string): string[] {
-  return existsSync(join(out, 'runs')) ? readdirSync(join(out, 'runs')).sort() : [];
+  return runLines(out).map((r) => r.runId).sort();
 }
 
 export async function buildReportFixture(): Promise<ReportFixture> {
   const dir = tempDir('quorum-report-fixture-');
   const out = join(dir, 'artifacts');
-  // quorum sql's consensus snapshot goes here, never into the user's ~/.cache.
-  const env = { ...ENV, QUORUM_CACHE_DIR: join(dir, 'cache') };
+  const env = { ...ENV };
   const scenario = reportScenario();
   const server = await startSandboxServer({ scenario });
   try {
@@ -70,7 +70,7 @@ export async function buildReportFixture(): Promise<ReportFixture> {
     const ask = await runCli(['ask', QUERY, '--panel', panel, '--out', out, '--rounds', '2', '--grace', '-1', '--json'], env);
     if (ask.code !== 0) throw new Error(`fixture ask failed (${ask.code}): ${ask.stderr}`);
     const [runId] = runIds(out);
-    const doc = JSON.parse(readFileSync(join(out, 'runs', runId!, 'consensus.json'), 'utf8')) as ConsensusDocument;
+    const doc = runLines(out).find((r) => r.runId === runId)!;
     if (!doc.claims.some((c) => c.text === SCRIPT_CLAIM) || !doc.dissent.some((c) => c.text === HANDLER_CLAIM)) {
       throw new Error(`fixture: the markup claims were not recorded verbatim (the claim extractor changed?); claims: ${JSON.stringify([...doc.claims, ...doc.dissent].map((c) => c.text))}`);
     }

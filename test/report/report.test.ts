@@ -11,16 +11,18 @@
  * why, where Chromium is absent; `.ci/run` installs it and sets QUORUM_REQUIRE_BROWSER=1, so CI
  * fails instead of skipping. One file, so the runs and reports are made once for both.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateReport } from '../../src/report/generate.js';
 import { ScopedQueries } from '../../src/report/scope.js';
 import { ArtifactsDb } from '../../src/sql/artifactsDb.js';
-import type { ConsensusDocument } from '../../src/types.js';
-import { tempDir } from '../helpers/cli.js';
+import { runLines } from '../sql/fixture.js';
+import { legacyFolder } from '../sql/logs.js';
+import { spawnCli, tempDir } from '../helpers/cli.js';
 import { buildReportFixture, HANDLER_CLAIM, QUERY, SCRIPT_CLAIM, type ReportFixture } from './fixture.js';
 import { runReport, runSqlCommand } from './runReport.js';
 
@@ -94,7 +96,7 @@ describe('quorum report', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toBe(`DEGRADED: report on run ${f.runId} written to ${file}\n`);
     const page = readFileSync(file, 'utf8');
-    const doc = JSON.parse(readFileSync(join(f.out, 'runs', f.runId, 'consensus.json'), 'utf8')) as ConsensusDocument;
+    const doc = runLines(f.out).find((r) => r.runId === f.runId)!;
 
     expect(page.indexOf('<header class="banner warn" role="status" data-status="DEGRADED">')).toBeGreaterThan(0);
     expect(page.indexOf('data-status="DEGRADED"')).toBeLessThan(page.indexOf('<main>'));
@@ -150,7 +152,7 @@ describe('quorum report', () => {
   });
 
   it("restricts the bundled queries to a batch's rows, so per-run rows match quorum sql's and aggregates add up to them", async () => {
-    const db = await ArtifactsDb.open(f.out, { cacheDir: false });
+    const db = await ArtifactsDb.open(f.out);
     try {
       const q = new ScopedQueries(db, { kind: 'batch', batchId: f.batchId, runIds: f.batchRuns });
       const inBatch = (rows: Record<string, any>[]) => rows.filter((r) => f.batchRuns.includes(r.runid));
@@ -181,13 +183,37 @@ describe('quorum report', () => {
     expect(printed.stdout).toContain(`<h1>Run ${f.runId}</h1>`);
   });
 
+  it('reads the logs, never the per-run files: without runs/ the run, batch and all-runs reports are the same', async () => {
+    const copy = join(tempDir('quorum-report-noruns-'), 'artifacts');
+    cpSync(f.out, copy, { recursive: true });
+    rmSync(join(copy, 'runs'), { recursive: true });
+    rmSync(join(copy, 'reports'), { recursive: true, force: true });
+    const now = () => new Date('2025-06-01T12:00:00Z');
+    for (const target of [{ kind: 'run', runId: f.runId }, { kind: 'run' }, { kind: 'batch', batchId: f.batchId }, { kind: 'all' }] as const) {
+      const here = await generateReport({ out: f.out, target, to: '-', now });
+      const there = await generateReport({ out: copy, target, to: '-', now });
+      // The page model, not the HTML: Vega numbers its clip paths across renders in one process.
+      expect(JSON.stringify(there.model).replaceAll(copy, f.out), JSON.stringify(target)).toBe(JSON.stringify(here.model));
+      expect(there.scope).toEqual(here.scope);
+    }
+  });
+
+  it('creates no cache: $HOME, $XDG_CACHE_HOME, $QUORUM_CACHE_DIR and the temp dir are left as found', async () => {
+    const homes = { HOME: tempDir('quorum-report-home-'), XDG_CACHE_HOME: tempDir('quorum-report-xdg-'), QUORUM_CACHE_DIR: tempDir('quorum-report-qc-'), TMPDIR: tempDir('quorum-report-tmp-') };
+    const to = join(tempDir('quorum-report-to-'), 'all.html');
+    const run = await spawnCli(['report', '--all', '--out', f.out, '--to', to], homes).done;
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(to)).toBe(true);
+    for (const [name, dir] of Object.entries(homes)) expect(readdirSync(dir), name).toEqual([]);
+  });
+
   describe('bad input: exit 2, one line, nothing written', () => {
     it('an unknown run id names the ids nearby', async () => {
       const typo = `${f.runId.slice(0, -1)}x`;
       const run = await runReport([typo, '--out', f.out, '--to', join(reports, 'no.html')], f.env);
       expect(run.code).toBe(2);
       // The closest first; runs started in the same second share the prefix and follow.
-      expect(run.stderr).toMatch(new RegExp(`^Error: Unknown run id ${typo} in ${join(f.out, 'runs')}; nearby: ${f.runId}(, [\\w-]+)*\n$`));
+      expect(run.stderr).toMatch(new RegExp(`^Error: Unknown run id ${typo} in ${f.out}; nearby: ${f.runId}(, [\\w-]+)*\n$`));
       expect(existsSync(join(reports, 'no.html'))).toBe(false);
       const odd = await runReport(['../../etc', '--out', f.out], f.env);
       expect(odd.code).toBe(2);
@@ -197,7 +223,7 @@ describe('quorum report', () => {
     it('an unknown batch id names the batch ids nearby', async () => {
       const run = await runReport(['--batch', f.batchId.slice(0, -2), '--out', f.out], f.env);
       expect(run.code).toBe(2);
-      expect(run.stderr).toBe(`Error: Unknown batch id ${f.batchId.slice(0, -2)} in ${join(f.out, 'batches')}; nearby: ${f.batchId}\n`);
+      expect(run.stderr).toBe(`Error: Unknown batch id ${f.batchId.slice(0, -2)} in ${f.out}; nearby: ${f.batchId}\n`);
     });
 
     it('an empty or missing artifacts folder says so', async () => {
@@ -205,11 +231,22 @@ describe('quorum report', () => {
       mkdirSync(empty);
       const run = await runReport(['--all', '--out', empty], f.env);
       expect(run.code).toBe(2);
-      expect(run.stderr).toBe(`Error: No runs in ${empty}: it holds no cloudevents.jsonl and no runs/; run quorum ask or quorum batch first, or point --out at the folder your runs wrote\n`);
+      expect(run.stderr).toBe(`Error: No runs in ${empty}: it holds no runs.jsonl and no cloudevents.jsonl; run quorum ask or quorum batch first, or point --out at the folder your runs wrote\n`);
       expect(existsSync(join(empty, 'reports'))).toBe(false);
       const missing = await runReport(['--out', join(empty, 'nope')], f.env);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toMatch(/^Error: Artifacts folder .*nope does not exist; /);
+    });
+
+    it('a 0.1 folder names quorum migrate', async () => {
+      const legacy = legacyFolder();
+      for (const args of [[], ['--all'], ['20250101T000000Z-abcdef']]) {
+        const run = await runReport([...args, '--out', legacy], f.env);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(/^Error: .* quorum 0\.1 .*quorum migrate --out .*\n$/);
+        expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+      }
+      expect(existsSync(join(legacy, 'reports'))).toBe(false);
     });
 
     it('two targets at once', async () => {

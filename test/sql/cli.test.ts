@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listQueries } from '../../src/sql/catalog.js';
-import { tempDir } from '../helpers/cli.js';
+import { spawnCli, tempDir } from '../helpers/cli.js';
 import { oneRun } from './fixture.js';
+import { legacyFolder, runLine, writeLogs } from './logs.js';
 import { runSql } from './runSql.js';
 
 let out: string;
-const cacheDir = tempDir('quorum-sql-cache-');
-const env = { QUORUM_CACHE_DIR: cacheDir };
+const env = {};
 /** The queries this issue bundles (other features add their own files to queries/). */
 const NAMES = ['agreement_matrix', 'claim_support', 'consensus_rate', 'lone_dissenters', 'model_failures', 'model_latency', 'slowest_chunks', 'tokens_cost'];
 
@@ -82,16 +82,17 @@ describe('quorum sql --list', () => {
 });
 
 describe('quorum sql: robust input', () => {
-  it('answers over torn and garbage lines in every JSONL file and a broken consensus.json', async () => {
+  it('answers over torn and garbage lines in every JSONL file (and ignores broken per-run files)', async () => {
     const before = Object.fromEntries(await Promise.all(NAMES.map(async (n) => [n, await json([n, '--out', out])] as const)));
     const damaged = copyOf(out);
     appendFileSync(join(damaged, 'cloudevents.jsonl'), '{"specversion":"1.0","id":"torn-by-a-kill","source":"/quorum/po');
     appendFileSync(join(damaged, 'traces.jsonl'), 'not json at all\n{"traceId":\n');
     appendFileSync(join(damaged, 'blackboard.jsonl'), '\u0000\u0000garbage\n');
-    mkdirSync(join(damaged, 'runs', 'broken-run'));
+    mkdirSync(join(damaged, 'runs', 'broken-run'), { recursive: true });
     writeFileSync(join(damaged, 'runs', 'broken-run', 'consensus.json'), '{"runId": "broken-run", "status": "consen');
     mkdirSync(join(damaged, 'runs', 'empty-run'));
     writeFileSync(join(damaged, 'runs', 'empty-run', 'consensus.json'), '');
+    appendFileSync(join(damaged, 'answers.jsonl'), 'garbage\n{"runId":"x","round":1,"port":0,"text":"torn');
     for (const n of NAMES) expect(await json([n, '--out', damaged]), n).toEqual(before[n]);
     // Garbage lines in the middle, not only at the end.
     const lines = readFileSync(join(out, 'cloudevents.jsonl'), 'utf8').split('\n');
@@ -116,17 +117,36 @@ describe('quorum sql: robust input', () => {
     expect(readdirSync(empty)).toEqual([]);
   });
 
-  it('answers from the events alone when no run folder exists yet, and from runs alone without events', async () => {
+  it('ignores a torn last line of runs.jsonl (a writer killed mid-commit)', async () => {
+    const torn = copyOf(out);
+    const before = await json(['consensus_rate', '--out', torn]);
+    const line = JSON.stringify(runLine('20990101T000000Z-torn00'));
+    // Cut inside the claims list, and cut right before the closing brace and the newline.
+    for (const cut of [line.slice(0, line.indexOf('"claims"') + 20), line.slice(0, -1)]) {
+      const copy = copyOf(out);
+      appendFileSync(join(copy, 'runs.jsonl'), cut);
+      expect(await json(['consensus_rate', '--out', copy])).toEqual(before);
+      expect(await json([sqlFile("SELECT count(*) AS n FROM claims WHERE runid LIKE '2099%'"), '--out', copy])).toEqual([{ n: 0 }]);
+    }
+    // Once the next commit ends the line, it is read.
+    appendFileSync(join(torn, 'runs.jsonl'), `${line}\n`);
+    expect((await json(['consensus_rate', '--out', torn])).map((r) => r.runid).sort()).toEqual([...before.map((r) => r.runid), '20990101T000000Z-torn00'].sort());
+  });
+
+  it('answers from the events alone when no run is decided yet, and from the run log alone without events', async () => {
     const eventsOnly = tempDir('quorum-sql-ev-');
     cpSync(join(out, 'cloudevents.jsonl'), join(eventsOnly, 'cloudevents.jsonl'));
     expect((await json(['model_latency', '--out', eventsOnly])).length).toBe(7);
     expect(await json(['consensus_rate', '--out', eventsOnly])).toEqual([]);
     const runsOnly = tempDir('quorum-sql-runs-');
-    cpSync(join(out, 'runs'), join(runsOnly, 'runs'), { recursive: true });
+    cpSync(join(out, 'runs.jsonl'), join(runsOnly, 'runs.jsonl'));
     expect(await json(['model_latency', '--out', runsOnly])).toEqual([]);
     expect((await json(['consensus_rate', '--out', runsOnly])).length).toBe(1);
-    // Without the events no model names are known; the ports still are.
-    expect((await json(['lone_dissenters', '--out', runsOnly])).every((r) => r.model === null && typeof r.port === 'number')).toBe(true);
+    // The run lines name each port's model themselves.
+    expect((await json(['lone_dissenters', '--out', runsOnly])).map((r) => [r.port, r.model])).toEqual(
+      (await json(['lone_dissenters', '--out', out])).map((r) => [r.port, r.model]),
+    );
+    expect((await json(['agreement_matrix', '--out', runsOnly])).every((r) => r.model_a === `family${r.port_a}/model-${r.port_a}`)).toBe(true);
   });
 
   it('never changes the artifacts folder, whatever it runs', async () => {
@@ -241,12 +261,20 @@ describe('quorum sql: your own SQL', () => {
     expect((await json([sqlFile('EXPLAIN ANALYZE SELECT count(*) FROM events'), '--out', out])).length).toBeGreaterThan(0);
   });
 
-  it('reads the per-port answer and ballot files', async () => {
+  it('reads the answers log: round-1 answers as responses, round-2 replies and ballots as votes', async () => {
     const responses = await json([sqlFile('SELECT port, model, input_tokens FROM responses ORDER BY port'), '--out', out]);
     expect(responses.map((r) => r.port)).toEqual([0, 1, 2, 3, 4, 6, 7]);
     expect(responses[0]).toEqual({ port: 0, model: 'family0/model-0', input_tokens: 100 });
     const votes = await json([sqlFile("SELECT count(*) AS n, count(*) FILTER (WHERE json_extract_string(ballot, '$.c1') = 'agree') AS c1 FROM votes"), '--out', out]);
     expect(votes).toEqual([{ n: 7, c1: 7 }]);
+  });
+
+  it('names the run behind a blackboard signal, whether it pulls consensus.md or the run line', async () => {
+    const dir = join(tempDir('quorum-sql-bb-'), 'artifacts');
+    mkdirSync(dir);
+    const signal = (pull: string) => JSON.stringify({ ts: '2025-06-01T10:00:00Z', mark: 'consensus', pull, msg: '3 consensus claim(s)', type: 'signal', hive: 'quorum', gen: 0, port: 'gather' });
+    writeFileSync(join(dir, 'blackboard.jsonl'), `${signal('runs/20250601T100000Z-aaaaaa/consensus.md')}\n${signal('runs.jsonl#20250601T100001Z-bbbbbb')}\n`);
+    expect(await json([sqlFile('SELECT runid FROM blackboard ORDER BY runid'), '--out', dir])).toEqual([{ runid: '20250601T100000Z-aaaaaa' }, { runid: '20250601T100001Z-bbbbbb' }]);
   });
 
   it('--format json prints BIGINTs (and HUGEINT sums) as JSON numbers', async () => {
@@ -270,43 +298,62 @@ describe('quorum sql: your own SQL', () => {
   });
 });
 
-describe('quorum sql: the consensus snapshot', () => {
-  it('follows new, changed and removed runs', async () => {
-    const copy = copyOf(out);
-    const cache = tempDir('quorum-sql-snap-');
-    const rate = async () => {
-      const run = await runSql(['consensus_rate', '--out', copy, '--format', 'json'], { QUORUM_CACHE_DIR: cache });
-      expect(run.code).toBe(0);
-      return JSON.parse(run.stdout) as Record<string, unknown>[];
-    };
-    const [first] = await rate();
-    expect(first).toMatchObject({ status: 'degraded', consensus: 3 });
-    const id = first!.runid as string;
-    // A second run appears.
-    cpSync(join(copy, 'runs', id), join(copy, 'runs', `${id}-twin`), { recursive: true });
-    const twinDoc = join(copy, 'runs', `${id}-twin`, 'consensus.json');
-    writeFileSync(twinDoc, readFileSync(twinDoc, 'utf8').replace(id, `${id}-twin`));
-    expect((await rate()).map((r) => r.runid)).toEqual([id, `${id}-twin`]);
-    // A consensus.json is rewritten.
-    const doc = JSON.parse(readFileSync(twinDoc, 'utf8'));
-    doc.status = 'quorum_lost';
-    doc.dissent = [...doc.claims, ...doc.dissent];
-    doc.claims = [];
-    writeFileSync(twinDoc, JSON.stringify(doc, null, 2));
-    expect((await rate()).find((r) => r.runid === `${id}-twin`)).toMatchObject({ status: 'quorum_lost', consensus: 0, dissent: 10 });
-    // A run is removed.
-    rmSync(join(copy, 'runs', id), { recursive: true });
-    expect((await rate()).map((r) => r.runid)).toEqual([`${id}-twin`]);
-    // The copy never lands in the artifacts folder.
-    expect(readdirSync(copy).sort()).toEqual(['blackboard.jsonl', 'cloudevents.jsonl', 'runs', 'traces.jsonl']);
-    expect(readdirSync(cache)).toHaveLength(1);
+describe('quorum sql: events recorded more than once', () => {
+  const batchEvent = (type: string, time: string, data: Record<string, unknown>) => ({
+    specversion: '1.0', id: `${type}-${time}`, source: '/quorum/run', type, time, datacontenttype: 'application/json', runid: 'B1', batchid: 'B1', data,
+  });
+  const started = (time: string, resumed: boolean) => batchEvent('quorum.batch.started', time, { query: 'q', files: 2, chunks: 4, resumed });
+  const ended = (time: string, outcome: string, consensus: number) => batchEvent('quorum.batch.completed', time, { outcome, chunks: 4, consensus, calls: consensus * 8 });
+
+  it('a batch resumed after an interruption reads as its latest ending, whatever the line order', async () => {
+    const events = [started('2025-06-01T10:00:00Z', false), ended('2025-06-01T10:05:00Z', 'interrupted', 1), started('2025-06-01T11:00:00Z', true), ended('2025-06-01T11:09:00Z', 'completed', 4)];
+    for (const order of [events, [...events].reverse()]) {
+      const out = writeLogs(join(tempDir('quorum-sql-resumed-'), 'artifacts'), { events: order });
+      expect(await json(['report_batches', '--out', out])).toEqual([
+        expect.objectContaining({ batchid: 'B1', outcome: 'completed', consensus: 4, calls: 32, started_ms: Date.parse('2025-06-01T10:00:00Z'), completed_ms: Date.parse('2025-06-01T11:09:00Z') }),
+      ]);
+    }
   });
 
-  it('is not needed: --no-cache reads the files and writes no cache', async () => {
-    const cache = tempDir('quorum-sql-nocache-');
-    const run = await runSql(['claim_support', '--out', out, '--format', 'json', '--no-cache'], { QUORUM_CACHE_DIR: cache });
-    expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout).length).toBeGreaterThan(0);
-    expect(readdirSync(cache)).toEqual([]);
+  it('a batch resumed and still running has no outcome yet', async () => {
+    const out = writeLogs(join(tempDir('quorum-sql-running-'), 'artifacts'), {
+      events: [started('2025-06-01T10:00:00Z', false), ended('2025-06-01T10:05:00Z', 'interrupted', 1), started('2025-06-01T11:00:00Z', true)],
+    });
+    expect(await json(['report_batches', '--out', out])).toEqual([expect.objectContaining({ batchid: 'B1', outcome: null, completed_ms: null })]);
+  });
+});
+
+describe('quorum sql: no cache', () => {
+  it('writes nothing outside the artifacts folder either: no cache in $HOME, $XDG_CACHE_HOME, $QUORUM_CACHE_DIR, and the temp dir left as found', async () => {
+    const copy = copyOf(out);
+    const print = fingerprint(copy);
+    const homes = { HOME: tempDir('quorum-sql-home-'), XDG_CACHE_HOME: tempDir('quorum-sql-xdg-'), QUORUM_CACHE_DIR: tempDir('quorum-sql-qc-'), TMPDIR: tempDir('quorum-sql-tmp-') };
+    // The built binary in its own process, so these variables are the ones it runs with.
+    for (const q of ['consensus_rate', 'claim_support', 'agreement_matrix']) {
+      const run = await spawnCli(['sql', q, '--out', copy, '--format', 'json'], homes).done;
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout).length, q).toBeGreaterThan(0);
+    }
+    for (const [name, dir] of Object.entries(homes)) expect(readdirSync(dir), name).toEqual([]);
+    expect(fingerprint(copy)).toBe(print);
+    // The option is gone, not ignored.
+    const old = await runSql(['consensus_rate', '--out', copy, '--no-cache'], env);
+    expect(old.code).toBe(2);
+  });
+});
+
+describe('quorum sql: 0.1 folders', () => {
+  it('stops with one line naming quorum migrate, exit 2', async () => {
+    const legacy = legacyFolder();
+    for (const q of ['consensus_rate', 'model_latency']) {
+      const run = await runSql([q, '--out', legacy], env);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(oneErrorLine(run.stderr)).toMatch(new RegExp(`quorum migrate --out ${legacy.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    }
+    // Once migrated (a run log beside the old files), the same folder is read.
+    writeLogs(legacy, { runs: [runLine('20250101T000000Z-abcdef')] });
+    expect((await json(['consensus_rate', '--out', legacy])).map((r) => r.runid)).toEqual(['20250101T000000Z-abcdef']);
   });
 });

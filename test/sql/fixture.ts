@@ -1,7 +1,8 @@
 /**
  * Fixture artifacts for the SQL tests, made by REAL runs of the CLI against the local sandbox
  * server (no hand-written JSONL): the numbers each query must give are then recomputed from the
- * files those runs wrote, in plain TypeScript, and some are known from the scenario itself.
+ * logs those runs wrote (runs.jsonl, cloudevents.jsonl), in plain TypeScript, and some are known
+ * from the scenario itself.
  *
  * Runs, all with the same eight-port panel (`panelScenario`; port 7 answers 600 ms late):
  *   A  ask, two rounds, every port answers
@@ -10,12 +11,12 @@
  *   D  batch of two files (two chunk runs), one round, port 5 failing again
  *   E  replay of A with --quorum 8 (recorded answers, no model call)
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSandboxServer } from '../../src/sandbox/server.js';
 import type { SandboxModel, Scenario } from '../../src/sandbox/scenario.js';
+import { LOG_FILES, type RunLine } from '../../src/runlog/lines.js';
 import { readJsonl } from '../../src/sinks/readJsonl.js';
-import type { ConsensusDocument } from '../../src/types.js';
 import { panelScenario, runCli, tempDir, writePanel } from '../helpers/cli.js';
 
 export const ENV = { OPENROUTER_API_KEY: 'sk-or-v1-sql_test_0123456789' };
@@ -29,7 +30,8 @@ export interface Fixture {
   single: string;
   runs: { A: string; B: string; C: string; D: string[]; E: string };
   events: Record<string, any>[];
-  docs: ConsensusDocument[];
+  /** Every line of runs.jsonl, by run id. */
+  docs: RunLine[];
 }
 
 function scenario(overrides: Partial<SandboxModel>[] = []): Scenario {
@@ -49,8 +51,9 @@ async function withServer<T>(sc: Scenario, dir: string, name: string, work: (pan
   }
 }
 
+/** Runs decided so far: the run log's. */
 function runIds(out: string): Set<string> {
-  return new Set(existsSync(join(out, 'runs')) ? readdirSync(join(out, 'runs')) : []);
+  return new Set(runLines(out).map((r) => r.runId));
 }
 
 async function ask(out: string, panel: string, args: string[]): Promise<string> {
@@ -99,12 +102,17 @@ export async function events(out: string): Promise<Record<string, any>[]> {
   return (await readJsonl<Record<string, any>>(join(out, 'cloudevents.jsonl'))).records;
 }
 
-export function consensusDocs(out: string): ConsensusDocument[] {
-  const runs = join(out, 'runs');
-  return readdirSync(runs)
-    .filter((r) => existsSync(join(runs, r, 'consensus.json')))
-    .sort()
-    .map((r) => JSON.parse(readFileSync(join(runs, r, 'consensus.json'), 'utf8')) as ConsensusDocument);
+/** The lines of runs.jsonl (whole lines only), in file order. */
+export function runLines(out: string): RunLine[] {
+  const file = join(out, LOG_FILES.runs);
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunLine);
+}
+
+/** The decided runs' documents, from runs.jsonl, by run id. */
+export function consensusDocs(out: string): RunLine[] {
+  return runLines(out).sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
 }
 
 /** DuckDB's quantile_cont: linear interpolation between the closest ranks. */

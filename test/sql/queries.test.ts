@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -13,15 +13,20 @@ import { runSql } from './runSql.js';
 let fx: Fixture;
 /** The queries this issue bundles (other features add their own files to queries/). */
 const MINE = ['agreement_matrix', 'claim_support', 'consensus_rate', 'lone_dissenters', 'model_failures', 'model_latency', 'slowest_chunks', 'tokens_cost'];
-const cacheDir = tempDir('quorum-sql-cache-');
 
 beforeAll(async () => {
   fx = await buildFixture();
 }, 180_000);
 
-/** Runs a bundled query over `out` and returns its rows (json format). */
+function sqlFile(text: string): string {
+  const path = join(tempDir('quorum-sql-q-'), 'query.sql');
+  writeFileSync(path, text);
+  return path;
+}
+
+/** Runs a bundled query (or a .sql file) over `out` and returns its rows (json format). */
 async function rows(name: string, out = fx.out, extra: string[] = []): Promise<Record<string, any>[]> {
-  const run = await runSql([name, '--out', out, '--format', 'json', ...extra], { QUORUM_CACHE_DIR: cacheDir });
+  const run = await runSql([name, '--out', out, '--format', 'json', ...extra]);
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
   return JSON.parse(run.stdout) as Record<string, any>[];
@@ -261,10 +266,37 @@ describe('bundled queries over the fixture', () => {
     expect(listQueries().map((q) => q.name)).toEqual(expect.arrayContaining(MINE));
   });
 
-  it('gives the same rows reading every consensus.json directly (--no-cache)', async () => {
-    for (const q of ['agreement_matrix', 'claim_support', 'consensus_rate', 'lone_dissenters']) {
-      expect(await rows(q, fx.out, ['--no-cache']), q).toEqual(await rows(q));
+  it('reads the logs, never the per-run files: without runs/ every query and view answers the same', async () => {
+    const copy = join(tempDir('quorum-sql-noruns-'), 'artifacts');
+    cpSync(fx.out, copy, { recursive: true });
+    rmSync(join(copy, 'runs'), { recursive: true });
+    for (const q of listQueries()) expect(await rows(q.name, copy), q.name).toEqual(await rows(q.name));
+    for (const view of ['consensus', 'claims', 'answers', 'responses', 'votes']) {
+      const sql = sqlFile(`SELECT * FROM ${view} ORDER BY ALL`);
+      const here = await rows(sql);
+      expect(here.length, view).toBeGreaterThan(0);
+      expect(await rows(sql, copy), view).toEqual(here);
     }
+  });
+
+  it('the views hold exactly the logged lines: one consensus row per run line, responses and votes split by round', async () => {
+    const lines = readFileSync(join(fx.out, 'answers.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { runId: string; round: number; port: number; ballot?: unknown });
+    const key = (r: Record<string, any>) => `${r.runId ?? r.runid}|${r.port}`;
+    const consensus = await rows(sqlFile('SELECT runid, batch_id, models, panel_source FROM consensus ORDER BY runid'));
+    expect(consensus.map((r) => r.runid)).toEqual(fx.docs.map((d) => d.runId));
+    for (const r of consensus) {
+      const doc = fx.docs.find((d) => d.runId === r.runid)!;
+      expect(r.models).toEqual(doc.models);
+      expect(r.batch_id).toBe(doc.batchId ?? null);
+    }
+    expect(consensus.filter((r) => fx.runs.D.includes(r.runid)).every((r) => typeof r.batch_id === 'string')).toBe(true);
+    const responses = await rows(sqlFile('SELECT runid, port FROM responses ORDER BY runid, port'));
+    expect(responses.map(key)).toEqual(lines.filter((l) => l.round === 1).map(key).sort());
+    const votes = await rows(sqlFile('SELECT runid, port, ballot FROM votes ORDER BY runid, port'));
+    expect(votes.map(key)).toEqual(lines.filter((l) => l.round === 2).map(key).sort());
+    // C's port 2 replied to the vote with garbage: a reply with no readable ballot.
+    expect(votes.find((v) => v.runid === fx.runs.C && v.port === 2)?.ballot ?? null).toBeNull();
+    expect(votes.filter((v) => v.runid === fx.runs.A)).toHaveLength(8);
   });
 
   it('the same files answer the same in a plain DuckDB session (views.sql, then the query)', async () => {
