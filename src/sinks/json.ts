@@ -21,7 +21,15 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
  * serialised (a cycle).
  */
 export function toJsonLine(value: unknown): string {
-  const text: string | undefined = JSON.stringify(value, jsonReplacer);
+  let text: string | undefined;
+  try {
+    // Without a replacer first: a replacer function is called for every key of every line and
+    // showed in the batch profile; only a BigInt (a TypeError here) needs it.
+    text = JSON.stringify(value);
+  } catch (error) {
+    if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
+    text = JSON.stringify(value, jsonReplacer);
+  }
   if (text === undefined || !text.startsWith('{')) {
     const what = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
     throw new TypeError(`Expected a JSON object for a JSONL line, got ${what}`);
