@@ -3,7 +3,11 @@
 // loads several times faster. The library (dist/index.js) stays unbundled for importers.
 // Native or rarely used packages stay external: DuckDB (native), Vega (only `report`), chokidar
 // (only `watch`) and the OTLP exporter (only when an endpoint is set) load from node_modules.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: without a clean folder, old chunks would pile up.
+rmSync('dist/bin', { recursive: true, force: true });
 
 await build({
   entryPoints: { cli: 'src/cli.ts' },
