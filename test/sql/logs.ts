@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { LOG_FILES, type AnswerLine, type RunLine } from '../../src/runlog/lines.js';
 import type { ClaimRecord } from '../../src/types.js';
 import { tempDir } from '../helpers/cli.js';
+import { answerLine as fixtureAnswerLine } from '../runlog/fixtures.js';
 
 export const SEATS = [0, 1, 2].map((port) => ({ port, model: `family${port}/model-${port}`, family: `family${port}` }));
 
@@ -38,21 +39,9 @@ export function runLine(runId: string, overrides: Partial<RunLine> = {}): RunLin
   };
 }
 
+/** An answer line as test/runlog/fixtures.ts makes it, with a plain-text answer. */
 export function answerLine(runId: string, port: number, overrides: Partial<AnswerLine> = {}): AnswerLine {
-  return {
-    runId,
-    round: 1,
-    port,
-    model: SEATS[port]!.model,
-    family: SEATS[port]!.family,
-    latencyMs: 100 + port,
-    attempts: 1,
-    usage: { inputTokens: 10 + port, outputTokens: 5, cost: 0 },
-    finishReason: 'stop',
-    responseId: `gen-${runId}-${port}`,
-    text: `Answer of port ${port}.`,
-    ...overrides,
-  };
+  return fixtureAnswerLine(runId, port, { text: `Answer of port ${port}.`, ...overrides });
 }
 
 export interface Logs {
