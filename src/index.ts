@@ -32,6 +32,9 @@ export { defaultPanel, loadPanel, parsePanel } from './panel/loadPanel.js';
 
 export type { Sink } from './sinks/sink.js';
 export { JsonlSink, InMemorySink, readJsonl } from './sinks/jsonlSink.js';
+export { LogWriter, type LogWriterOptions } from './runlog/logWriter.js';
+export { LOG_FILES, type LogName, type RunLine, type AnswerLine, type BatchLine, type SeatRecord } from './runlog/lines.js';
+export { readLog, findRunLine, answersOf, type LogRead } from './runlog/readLog.js';
 export { EVENT_TYPES, makeEvent, type QuorumEvent } from './events.js';
 export { createTracing, type Tracing } from './tracing/tracing.js';
 export { JsonlSpanExporter } from './tracing/jsonlSpanExporter.js';
