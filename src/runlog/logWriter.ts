@@ -66,7 +66,11 @@ interface Log {
   dirty: boolean;
 }
 
-/** A sink onto one log; `flush`/`close` commit every log of the writer (the writer is closed by its owner). */
+/**
+ * A sink onto one log. `flush`/`close` wait for every line written so far to be committed but
+ * never reject: the writer's failures are reported once, by its owner's `commit()`/`close()`, so
+ * a component that swallows errors (the OTel span processor's shutdown) cannot hide one.
+ */
 export type LogSink<T> = Sink<T>;
 
 /**
@@ -124,8 +128,8 @@ export class LogWriter {
   sink<T>(name: LogName): LogSink<T> {
     return {
       write: (value: T) => this.write(name, value),
-      flush: () => this.commit(),
-      close: () => this.commit(),
+      flush: () => this.settled(),
+      close: () => this.settled(),
     };
   }
 
