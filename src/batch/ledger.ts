@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { type BatchLine, LOG_FILES, type RunLine } from '../runlog/lines.js';
-import { readLog } from '../runlog/readLog.js';
+import { readLog, scanLog } from '../runlog/readLog.js';
 import type { Sink } from '../sinks/sink.js';
 
 /** What makes two batch commands "the same command" for `--resume`. */
@@ -56,9 +56,14 @@ export class BatchLedger {
     if (!latest) {
       throw new UsageError(`Nothing to resume: no batch in ${join(out, LOG_FILES.batches)} was started with this query, these inputs and options; run it without --resume`);
     }
-    const { records } = await readLog<Pick<RunLine, 'batchId' | 'chunk'>>(join(out, LOG_FILES.runs), { contains: `"batchId":${JSON.stringify(latest.manifest.batchId)}` });
     const done = new Set<string>();
-    for (const run of records) if (run.batchId === latest.manifest.batchId && run.chunk) done.add(run.chunk.id);
+    await scanLog<Pick<RunLine, 'batchId' | 'chunk'>>(
+      join(out, LOG_FILES.runs),
+      (run) => {
+        if (run.batchId === latest.manifest.batchId && run.chunk) done.add(run.chunk.id);
+      },
+      { contains: `"batchId":${JSON.stringify(latest.manifest.batchId)}` },
+    );
     return new BatchLedger(latest.manifest, sink, done, latest.completed, true);
   }
 

@@ -26,7 +26,17 @@ export interface ReadLogOptions {
  * process is committing meanwhile, or a torn tail, is never half-read. Streams the file.
  */
 export async function readLog<T = unknown>(path: string, options: ReadLogOptions = {}): Promise<LogRead<T>> {
-  const result: LogRead<T> = { records: [], skipped: 0, tornTail: false };
+  const records: T[] = [];
+  const { skipped, tornTail } = await scanLog<T>(path, (record) => void records.push(record), options);
+  return { records, skipped, tornTail };
+}
+
+/**
+ * `readLog` that hands each record to `each` instead of keeping them, for scans over logs that
+ * do not fit in memory (a resume over 64,000 run lines keeps only their chunk ids).
+ */
+export async function scanLog<T = unknown>(path: string, each: (record: T) => void, options: ReadLogOptions = {}): Promise<Omit<LogRead<T>, 'records'>> {
+  const result = { skipped: 0, tornTail: false };
   const end = await wholeLinesEnd(path);
   if (end === undefined) return result;
   result.tornTail = end.torn;
@@ -41,7 +51,7 @@ export async function readLog<T = unknown>(path: string, options: ReadLogOptions
       result.skipped++;
       continue;
     }
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) result.records.push(value as T);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) each(value as T);
     else result.skipped++;
   }
   return result;
