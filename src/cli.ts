@@ -83,14 +83,24 @@ function isEntryPoint(): boolean {
 if (isEntryPoint()) {
   const controller = new AbortController();
   let interrupts = 0;
-  const onSignal = () => {
+  // SIGINT and SIGTERM end with 130 (as an interrupted command reports); SIGHUP (a closed
+  // terminal or ssh session) stops the same orderly way, events and spans flushed, and ends with
+  // 128 + 1 = 129.
+  let stopCode = 130;
+  const onSignal = (signal: NodeJS.Signals) => {
     // A second Ctrl-C means "now": skip the orderly shutdown.
-    if (++interrupts > 1) process.exit(130);
+    if (++interrupts > 1) process.exit(signal === 'SIGHUP' ? 129 : 130);
+    if (signal === 'SIGHUP') {
+      stopCode = 129;
+      // The terminal may be gone: a failed write to it must not cut the orderly stop short.
+      for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    }
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   main(process.argv.slice(2), { signal: controller.signal }).then((code) => {
-    process.exitCode = controller.signal.aborted && code === 0 ? 130 : code;
+    process.exitCode = controller.signal.aborted && (code === 0 || code === 130) ? stopCode : code;
   });
 }

@@ -3,7 +3,7 @@ export interface CliContext {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
-  /** Aborted on SIGINT/SIGTERM. */
+  /** Aborted on SIGINT, SIGTERM and SIGHUP. */
   signal: AbortSignal;
   /** Set by the command that ran. */
   exitCode: number;

@@ -11,6 +11,7 @@ import type { ConsensusDocument, ModelRequest, Panel } from '../types.js';
 import { type LiveHooks, RunRecorder } from './recorder.js';
 import { newRunId } from './runId.js';
 import { legacyFolderMessage } from '../runlog/legacy.js';
+import { prepareOutFolder } from './outFolder.js';
 import { openRunSinks, type RunSinks } from './runSinks.js';
 
 export interface RunAskOptions {
@@ -126,6 +127,8 @@ export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
   if (o.request.query.trim() === '') throw new UsageError('The query is empty; ask a question, e.g. quorum ask "What does RFC 9110 say about caching?"');
   const legacy = legacyFolderMessage(o.out);
   if (legacy) throw new UsageError(legacy);
+  // Before any model is asked: a folder that cannot take the run fails now, not after every call.
+  prepareOutFolder(o.out);
   const runId = o.runId ?? newRunId();
   // ask renders the run's files (consensus.md, …) from its committed lines: a user opens them.
   const sinks = openRunSinks(o.out, o.env, { runFiles: true });

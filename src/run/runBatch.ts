@@ -18,6 +18,7 @@ import type { Panel } from '../types.js';
 import { askRun } from './runAsk.js';
 import { newRunId } from './runId.js';
 import { legacyFolderMessage } from '../runlog/legacy.js';
+import { prepareOutFolder } from './outFolder.js';
 import { openRunSinks } from './runSinks.js';
 
 export interface RunBatchOptions {
@@ -88,6 +89,8 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
 
   const legacy = legacyFolderMessage(o.out);
   if (legacy) throw new UsageError(legacy);
+  // Before any model is asked: a folder that cannot take the batch fails now, not after every call.
+  prepareOutFolder(o.out);
   const identity: BatchIdentity = { query: o.query, files, chunkTokens, overlapTokens, panel: o.panel.members.map(({ port, model }) => ({ port, model })), quorum, rounds };
   const sinks = openRunSinks(o.out, o.env, { runFiles: Boolean(o.runFiles) });
   let ledger: BatchLedger;

@@ -3,6 +3,7 @@ import { defaultMinResponders, validateQuorum } from '../claims/quorumRules.js';
 import { UsageError } from '../errors.js';
 import { replayPipeline } from '../pipelines/replay.js';
 import type { ConsensusDocument } from '../types.js';
+import { prepareOutFolder } from './outFolder.js';
 import { loadRecordedRun } from './recordedRun.js';
 import { RunRecorder } from './recorder.js';
 import { newRunId } from './runId.js';
@@ -37,6 +38,8 @@ export async function runReplay(o: RunReplayOptions): Promise<RunReplayResult> {
   if (rounds === 2 && !recorded.candidates) {
     throw new UsageError(`Run ${o.runId} has no recorded vote round (it ran with --rounds 1); replay it with --rounds 1`);
   }
+  // The replay is written as a new run: a folder that cannot take it fails now, in one line.
+  prepareOutFolder(o.out);
   const runId = newRunId();
   const sinks = openRunSinks(o.out, o.env, { runFiles: true });
   const recorder = new RunRecorder({

@@ -15,6 +15,7 @@ import { hashFile, WatchState } from '../watch/watchState.js';
 import { askRun } from './runAsk.js';
 import { newRunId } from './runId.js';
 import { legacyFolderMessage } from '../runlog/legacy.js';
+import { prepareOutFolder } from './outFolder.js';
 import { openRunSinks } from './runSinks.js';
 
 export interface RunWatchOptions {
@@ -64,6 +65,8 @@ export async function runWatch(o: RunWatchOptions): Promise<{ exitCode: 130 }> {
   const dir = resolve(o.dir);
   const legacy = legacyFolderMessage(o.out);
   if (legacy) throw new UsageError(legacy);
+  // Before any model is asked: a folder that cannot take the runs fails now, not after the first file.
+  prepareOutFolder(o.out);
   const state = WatchState.for(o.out, dir);
   const sinks = openRunSinks(o.out, o.env, { runFiles: Boolean(o.runFiles) });
 
