@@ -6,6 +6,7 @@ import { createOpenAICall } from '../models/openaiCall.js';
 import { loadCatalog, freeModels, type Catalog, type CatalogModel, normaliseBaseURL } from '../panel/catalog.js';
 import { checkPanel, checkPassed, panelQuorum, type CheckResult } from '../panel/check.js';
 import { defaultPanel, loadPanel, parsePanel } from '../panel/loadPanel.js';
+import { keyDestination } from '../panel/keyPolicy.js';
 import { ProviderError } from '../panel/providerGet.js';
 import { describeFreeQuota, fetchKeyInfo, freeQuota, type FreeQuota, type KeyInfo, plannedCalls, quotaWarning } from '../panel/quota.js';
 import { suggestedPanelFile, suggestPanel, type CheckModels, type Pick } from '../panel/suggest.js';
@@ -78,9 +79,17 @@ async function showCommand(ctx: CliContext, args: PanelArgs, panel: Panel, timeo
     apiKeyEnv: m.apiKeyEnv,
     keySet: Boolean(ctx.env[m.apiKeyEnv]?.trim()),
   }));
+  // Which variable is sent to which host: one entry per pair, in port order.
+  const keys: { apiKeyEnv: string; sentTo: string; ports: number[] }[] = [];
+  for (const m of panel.members) {
+    const sentTo = keyDestination(m.baseURL);
+    const same = keys.find((k) => k.apiKeyEnv === m.apiKeyEnv && k.sentTo === sentTo);
+    if (same) same.ports.push(m.port);
+    else keys.push({ apiKeyEnv: m.apiKeyEnv, sentTo, ports: [m.port] });
+  }
   const quota = args.quota ? await quotaReports(ctx, panel, timeoutMs ?? METADATA_TIMEOUT_MS) : [];
   if (args.json) {
-    ctx.stdout.write(`${JSON.stringify({ source: panel.source, quorum: q, members, quota }, null, 2)}\n`);
+    ctx.stdout.write(`${JSON.stringify({ source: panel.source, quorum: q, members, keys, quota }, null, 2)}\n`);
     return;
   }
   const families = new Set(panel.members.map((m) => m.family)).size;
@@ -97,6 +106,7 @@ async function showCommand(ctx: CliContext, args: PanelArgs, panel: Panel, timeo
       ]),
     ),
   );
+  lines.push('', 'Keys sent (as Authorization: Bearer):', ...keys.map((k) => `  ${k.apiKeyEnv} -> ${k.sentTo} (port${k.ports.length === 1 ? '' : 's'} ${k.ports.join(', ')})`));
   const perFamily = countBy(panel.members.map((m) => m.family));
   const shared = [...perFamily].filter(([, n]) => n > 1);
   if (shared.length) lines.push('', `Note: ${shared.map(([f, n]) => `${n} members of family ${f}`).join(', ')}; one family tends to fail together and share mistakes.`);

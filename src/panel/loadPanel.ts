@@ -4,9 +4,17 @@ import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import type { Panel, PanelMember } from '../types.js';
 import { DEFAULT_API_KEY_ENV, DEFAULT_BASE_URL, DEFAULT_MEMBERS, DEFAULT_TIMEOUT_MS } from './defaultPanel.js';
+import { apiKeyEnvProblem, endpointProblem } from './keyPolicy.js';
 
 const url = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (letters, digits, _)');
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (letters, digits, _)')
+  .superRefine((name, ctx) => {
+    const problem = apiKeyEnvProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+const insecureFlag = z.boolean({ error: 'expected true or false' });
 const positiveMs = z.number({ error: 'expected a number of milliseconds' }).int('expected an integer number of ms').positive('expected a positive number of ms');
 
 const memberSchema = z.strictObject({
@@ -15,6 +23,7 @@ const memberSchema = z.strictObject({
   family: z.string().trim().min(1, 'expected a non-empty family name').optional(),
   baseURL: url.optional(),
   apiKeyEnv: envName.optional(),
+  allowInsecureHttp: insecureFlag.optional(),
   timeoutMs: positiveMs.optional(),
   maxTokens: z.number().int().positive('expected a positive integer').optional(),
   temperature: z.number().min(0, 'expected a temperature from 0 to 2').max(2, 'expected a temperature from 0 to 2').optional(),
@@ -30,6 +39,7 @@ const retrySchema = z.strictObject({
 const panelSchema = z.strictObject({
   baseURL: url.optional(),
   apiKeyEnv: envName.optional(),
+  allowInsecureHttp: insecureFlag.optional(),
   quorum: z.number().int('expected an integer quorum').positive('expected a quorum ≥ 1').optional(),
   timeoutMs: positiveMs.optional(),
   retry: retrySchema.optional(),
@@ -85,6 +95,16 @@ function resolvePanel(file: PanelFile, source: string, env: NodeJS.ProcessEnv): 
   const baseURL = file.baseURL ?? env.OPENROUTER_BASE_URL ?? DEFAULT_BASE_URL;
   const apiKeyEnv = file.apiKeyEnv ?? DEFAULT_API_KEY_ENV;
   const timeoutMs = file.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const fileInsecure = file.allowInsecureHttp ?? false;
+  // The panel-wide endpoint serves --free, --suggest and the quota, with the panel-wide key.
+  const topProblem = endpointProblem(baseURL, apiKeyEnv, fileInsecure);
+  if (topProblem) {
+    throw new UsageError(
+      file.baseURL === undefined && env.OPENROUTER_BASE_URL !== undefined
+        ? `OPENROUTER_BASE_URL=${baseURL} ${topProblem.replace('to the panel file (top level or this member)', 'to the top level of a panel file')}`
+        : `Panel file ${source}: baseURL: ${baseURL} ${topProblem.replace(' (top level or this member)', '')}`,
+    );
+  }
   const n = file.members.length;
   const seen = new Map<number, number>();
   const members: PanelMember[] = file.members.map((m, index) => {
@@ -97,6 +117,13 @@ function resolvePanel(file: PanelFile, source: string, env: NodeJS.ProcessEnv): 
       throw new UsageError(`Panel file ${source}: members[${index}].port: expected a port from 0 to ${n - 1} (one per member), got ${port}`);
     }
     seen.set(port, index);
+    const memberURL = m.baseURL ?? baseURL;
+    const memberKey = m.apiKeyEnv ?? apiKeyEnv;
+    const problem = endpointProblem(memberURL, memberKey, m.allowInsecureHttp ?? fileInsecure);
+    if (problem) {
+      const where = m.baseURL !== undefined ? `members[${index}].baseURL` : `members[${index}] (baseURL ${file.baseURL === undefined && env.OPENROUTER_BASE_URL !== undefined ? 'from OPENROUTER_BASE_URL' : 'from the top level'})`;
+      throw new UsageError(`Panel file ${source}: ${where}: ${memberURL} ${problem}`);
+    }
     return {
       port,
       model: m.model,

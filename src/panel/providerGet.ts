@@ -5,6 +5,7 @@
  */
 import { UsageError } from '../errors.js';
 import { oneLine } from '../models/classify.js';
+import { hostKind } from './keyPolicy.js';
 
 /** The provider answered, but not usably (5xx, a body that is not the expected JSON). Exit 1. */
 export class ProviderError extends Error {
@@ -25,6 +26,8 @@ export interface ProviderGetOptions {
 /** `undefined` when the endpoint does not exist there (404): not every provider has `/key`. */
 export async function providerGet(baseURL: string, path: string, opts: ProviderGetOptions): Promise<unknown> {
   const url = `${baseURL.replace(/\/+$/, '')}${path}`;
+  // Panels are checked when they load; this is the last guard before a request leaves.
+  if (URL.canParse(url) && hostKind(new URL(url)) === 'metadata') throw new UsageError(`GET ${url}: a link-local or cloud-metadata address; quorum never sends requests there`);
   const secrets = opts.apiKey ? [opts.apiKey] : [];
   const deadline = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([deadline, opts.signal]) : deadline;

@@ -6,6 +6,7 @@
 import type { FailureKind } from '../types.js';
 import { DEFAULT_API_KEY_ENV, DEFAULT_BASE_URL } from './defaultPanel.js';
 import { byContext, type CatalogModel, normaliseBaseURL } from './catalog.js';
+import { hostKind } from './keyPolicy.js';
 import type { PanelFile } from './loadPanel.js';
 
 /** How a pick fared in the check: not checked, healthy, or failed with a kind. */
@@ -90,9 +91,13 @@ export async function suggestPanel(candidates: readonly CatalogModel[], n: numbe
 /**
  * The panel file for the picks: ports in pick order; `baseURL` / `apiKeyEnv` only when they
  * differ from the defaults, so the file follows `OPENROUTER_BASE_URL` like the built-in panel.
+ * `baseURL` is that of a panel that loaded, so plain http to a host other than loopback was
+ * allowed by its file: the suggested file says `allowInsecureHttp: true` too, or it would not load.
  */
 export function suggestedPanelFile(picks: readonly Pick[], baseURL: string, apiKeyEnv: string): PanelFile {
+  const insecure = URL.canParse(baseURL) && new URL(baseURL).protocol === 'http:' && hostKind(new URL(baseURL)) === 'remote';
   return {
+    ...(insecure && { allowInsecureHttp: true }),
     ...(normaliseBaseURL(baseURL) !== DEFAULT_BASE_URL && { baseURL: normaliseBaseURL(baseURL) }),
     ...(apiKeyEnv !== DEFAULT_API_KEY_ENV && { apiKeyEnv }),
     members: picks.map((p, port) => ({ port, model: p.model.model, family: p.model.family })),

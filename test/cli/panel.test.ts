@@ -1,11 +1,12 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadPanel } from '../../src/panel/loadPanel.js';
 import { parseScenario, type Scenario } from '../../src/sandbox/scenario.js';
 import { startSandboxServer, type SandboxServer } from '../../src/sandbox/server.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runCli, spawnCli, tempDir } from '../helpers/cli.js';
 
 const KEY = 'sk-or-v1-fake_key_for_tests_0123456789';
 let server: SandboxServer | undefined;
@@ -313,4 +314,114 @@ describe('quorum panel: bad input is exit 2 and one line', () => {
       expect(existsSync(out)).toBe(false);
     });
   }
+});
+
+describe('quorum panel: a key goes only where it may, checked before any connection', () => {
+  /** A loopback server that counts every request (any path) and answers 404. */
+  async function countingServer() {
+    const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+    const http = createHttpServer((req, res) => {
+      seen.push({ url: req.url ?? '', headers: req.headers });
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const baseURL = `http://127.0.0.1:${(http.address() as { port: number }).port}/v1`;
+    return { baseURL, seen, close: () => new Promise<void>((r) => http.close(() => r())) };
+  }
+  const panelFile = (content: Record<string, unknown>) => {
+    const dir = tempDir('quorum-panel-key-');
+    const path = join(dir, 'panel.json');
+    writeFileSync(path, JSON.stringify(content));
+    return { path, out: join(dir, 'artifacts') };
+  };
+  const onlyLine = (stderr: string) => stderr.trim().split('\n');
+  const ENV = { OPENROUTER_API_KEY: KEY, OLLAMA_KEY: KEY, AWS_SECRET_ACCESS_KEY: KEY };
+
+  const refusals: [string, (base: string) => Record<string, unknown>, RegExp][] = [
+    ['a member on the cloud-metadata address', (base) => ({ baseURL: base, members: [{ model: 'a/x' }, { model: 'b/y', baseURL: 'http://169.254.169.254/latest/v1' }] }), /members\[1\]\.baseURL: http:\/\/169\.254\.169\.254\/latest\/v1 is a link-local or cloud-metadata address/],
+    ['https to metadata.google.internal, even with allowInsecureHttp', (base) => ({ baseURL: base, allowInsecureHttp: true, members: [{ model: 'a/x' }, { model: 'b/y', baseURL: 'https://metadata.google.internal/v1' }] }), /members\[1\]\.baseURL: https:\/\/metadata\.google\.internal\/v1 is a link-local or cloud-metadata address/],
+    ['a member on fe80::/10', (base) => ({ baseURL: base, members: [{ model: 'a/x' }, { model: 'b/y', baseURL: 'http://[fe80::1]:11434/v1' }] }), /link-local/],
+    ['plain http to a LAN host without allowInsecureHttp', (base) => ({ baseURL: base, members: [{ model: 'a/x' }, { model: 'b/y', baseURL: 'http://192.0.2.10:11434/v1', apiKeyEnv: 'OLLAMA_KEY' }] }), /members\[1\]\.baseURL: http:\/\/192\.0\.2\.10:11434\/v1 is plain http to a host that is not loopback, so OLLAMA_KEY and every prompt would cross the network unencrypted/],
+    ['a cloud credential as apiKeyEnv', (base) => ({ baseURL: base, apiKeyEnv: 'AWS_SECRET_ACCESS_KEY', members: [{ model: 'a/x' }] }), /apiKeyEnv: AWS_SECRET_ACCESS_KEY is not a model API key variable/],
+    ['a variable that is not a key as apiKeyEnv', (base) => ({ baseURL: base, members: [{ model: 'a/x', apiKeyEnv: 'HOME' }] }), /members\[0\]\.apiKeyEnv: expected a name ending in _KEY, _API_KEY or _TOKEN/],
+  ];
+  for (const [what, content, message] of refusals) {
+    it(`refuses ${what}: exit 2, one line, zero requests`, async () => {
+      const server = await countingServer();
+      try {
+        const { path, out } = panelFile(content(server.baseURL));
+        for (const extra of [[], ['--check'], ['--free']]) {
+          const run = await runCli(['panel', '--panel', path, '--out', out, '--timeout', '500', ...extra], ENV);
+          expect(run.code).toBe(2);
+          expect(onlyLine(run.stderr)).toEqual([expect.stringMatching(message)]);
+          expect(run.stdout).toBe('');
+          expect(run.stderr).not.toContain(KEY);
+        }
+        expect(server.seen).toEqual([]);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  it('the built binary refuses too: exit 2, one line, the loopback server sees nothing', async () => {
+    const server = await countingServer();
+    try {
+      const { path, out } = panelFile({ baseURL: server.baseURL, members: [{ model: 'a/x' }, { model: 'b/y', baseURL: 'http://169.254.169.254/v1' }] });
+      const run = await spawnCli(['panel', '--panel', path, '--out', out, '--timeout', '500'], ENV).done;
+      expect(run.code).toBe(2);
+      expect(onlyLine(run.stderr)).toEqual([expect.stringMatching(/^Error: Panel file .*members\[1\]\.baseURL: http:\/\/169\.254\.169\.254\/v1 is a link-local or cloud-metadata address/)]);
+      expect(server.seen).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('OPENROUTER_BASE_URL is held to the same rules: exit 2, one line', async () => {
+    const out = join(tempDir('quorum-panel-key-'), 'artifacts');
+    for (const [url, message] of [
+      ['http://169.254.169.254/api/v1', /^Error: OPENROUTER_BASE_URL=http:\/\/169\.254\.169\.254\/api\/v1 is a link-local or cloud-metadata address/],
+      ['http://192.0.2.10/api/v1', /^Error: OPENROUTER_BASE_URL=http:\/\/192\.0\.2\.10\/api\/v1 is plain http .* OPENROUTER_API_KEY/],
+    ] as const) {
+      const run = await runCli(['panel', '--out', out, '--no-quota'], { OPENROUTER_API_KEY: KEY, OPENROUTER_BASE_URL: url });
+      expect(run.code).toBe(2);
+      expect(onlyLine(run.stderr)).toEqual([expect.stringMatching(message)]);
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  it('shows which variable is sent to which host; allowInsecureHttp lets a LAN member in and says so', async () => {
+    const server = await countingServer();
+    try {
+      const { path, out } = panelFile({
+        baseURL: server.baseURL,
+        members: [
+          { model: 'a/x' },
+          { model: 'llama3.2:3b', baseURL: 'http://192.0.2.10:11434/v1', apiKeyEnv: 'OLLAMA_KEY', allowInsecureHttp: true },
+          { model: 'c/z', baseURL: 'https://openrouter.ai/api/v1' },
+          { model: 'd/w' },
+        ],
+      });
+      const host = new URL(server.baseURL).host;
+      const run = await runCli(['panel', '--panel', path, '--out', out, '--no-quota'], ENV);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(
+        [
+          'Keys sent (as Authorization: Bearer):',
+          `  OPENROUTER_API_KEY -> ${host} (http, loopback) (ports 0, 3)`,
+          '  OLLAMA_KEY -> 192.0.2.10:11434 (plain http, allowInsecureHttp) (port 1)',
+          '  OPENROUTER_API_KEY -> openrouter.ai (port 2)',
+        ].join('\n'),
+      );
+      const json = await runCli(['panel', '--panel', path, '--out', out, '--no-quota', '--json'], ENV);
+      expect(JSON.parse(json.stdout).keys).toEqual([
+        { apiKeyEnv: 'OPENROUTER_API_KEY', sentTo: `${host} (http, loopback)`, ports: [0, 3] },
+        { apiKeyEnv: 'OLLAMA_KEY', sentTo: '192.0.2.10:11434 (plain http, allowInsecureHttp)', ports: [1] },
+        { apiKeyEnv: 'OPENROUTER_API_KEY', sentTo: 'openrouter.ai', ports: [2] },
+      ]);
+      expect(server.seen).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -168,3 +168,16 @@ describe('loadCatalog: a day-long cache in <out>/cache', () => {
     expect(err.message).toMatch(/no answer within 50 ms/);
   });
 });
+
+describe('providerGet: the last guard before a request leaves', () => {
+  it('never sends a request (or a key) to a link-local or cloud-metadata address', async () => {
+    const out = tempDir('quorum-catalog-');
+    for (const base of ['http://169.254.169.254/latest', 'https://metadata.google.internal/v1', 'http://[fe80::1]/v1']) {
+      const f = fakeFetch(ok(LIST));
+      const err = await loadCatalog(base, { apiKeyEnv: 'MY_KEY', apiKey: 'sk-secret', timeoutMs: 1000, out, fetch: f.fn }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toMatch(/a link-local or cloud-metadata address; quorum never sends requests there/);
+      expect(f.calls).toEqual([]);
+    }
+  });
+});

@@ -106,4 +106,11 @@ describe('suggestedPanelFile', () => {
       [1, 'beta/one:free', 'http://127.0.0.1:8080/v1', 'MY_KEY'],
     ]);
   });
+
+  it('carries allowInsecureHttp over from a panel on plain http to a LAN host, so the file loads', () => {
+    const file = suggestedPanelFile(picks, 'http://192.168.1.20:11434/v1', 'OLLAMA_KEY');
+    expect(file).toMatchObject({ allowInsecureHttp: true, baseURL: 'http://192.168.1.20:11434/v1', apiKeyEnv: 'OLLAMA_KEY' });
+    expect(parsePanel(file, 'suggested', {}).members.map((m) => m.baseURL)).toEqual(['http://192.168.1.20:11434/v1', 'http://192.168.1.20:11434/v1']);
+    expect(suggestedPanelFile(picks, 'http://127.0.0.1:8080/v1', 'MY_KEY')).not.toHaveProperty('allowInsecureHttp');
+  });
 });
