@@ -156,6 +156,11 @@ export interface ConsensusResult {
   abstentions?: number[];
   /** Two-round runs: how many candidates were put to the vote. */
   candidates?: number;
+  /**
+   * Ports whose (round-1) answer the model cut at its output limit (finish_reason `length`),
+   * in port order; the last, unfinished claim of each was dropped. Absent when none was cut.
+   */
+  truncated?: number[];
 }
 
 export interface ConsensusDocument extends ConsensusResult {

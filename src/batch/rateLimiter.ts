@@ -135,6 +135,12 @@ class Bucket {
   private firstGrantAt: number | undefined;
   /** Window length read off reset headers, when none was configured. */
   private windowSeen: number | undefined;
+  /**
+   * The longest time-to-reset seen on an answer carrying a limit, configured window or not: a
+   * lower bound of the server's window, for an answer read after its own reset (which says
+   * nothing about the window).
+   */
+  private longestResetSeen = 0;
 
   constructor(
     private readonly configured: RateLimit | undefined,
@@ -148,14 +154,21 @@ class Bucket {
   }
 
   /**
-   * A server limit in this bucket's own unit. A configured window (`--rpm`: a minute) can be
-   * longer than the server's (40 per 2 s): its count must then be scaled to the same rate, or
-   * "40" would be read as 40 a minute. The time to reset bounds the server's window from below,
-   * so the scaled figure never undercounts.
+   * A server limit in this bucket's own unit, or undefined when its window is unknown. A
+   * configured window (`--rpm`: a minute) can be longer than the server's (40 per 2 s): its
+   * count must then be scaled to the same rate, or "40" would be read as 40 a minute — rates are
+   * compared, not counts. The time to reset bounds the server's window from below (the longest
+   * one seen, this answer's included), so the scaled figure never undercounts. An answer read
+   * at or after its reset, before any reset ahead was seen, says nothing about the window: its
+   * limit is not adopted, configured window or not (taking it per configured window once
+   * collapsed `--rpm 1200` to 38 a minute for good).
    */
-  inOwnWindow(limit: number, resetInMs: number): number {
-    if (!this.configured || !(resetInMs > 0) || resetInMs >= this.configured.windowMs) return limit;
-    const serverWindow = Math.ceil(resetInMs / 100) * 100;
+  inOwnWindow(limit: number, resetInMs: number): number | undefined {
+    if (!this.configured) return resetInMs > 0 || this.windowSeen !== undefined ? limit : undefined;
+    const bound = Math.max(resetInMs > 0 ? resetInMs : 0, this.longestResetSeen);
+    if (!(bound > 0)) return undefined;
+    if (bound >= this.configured.windowMs) return limit;
+    const serverWindow = Math.ceil(bound / 100) * 100;
     return Math.floor((limit * this.configured.windowMs) / serverWindow);
   }
 
@@ -204,7 +217,9 @@ class Bucket {
 
   /** Reads the window off a reset when none was configured: the longest time-to-reset seen. */
   observeReset(resetInMs: number): void {
-    if (this.configured || !(resetInMs > 0) || resetInMs > DEFAULT_WINDOW_MS) return;
+    if (!(resetInMs > 0) || resetInMs > DEFAULT_WINDOW_MS) return;
+    if (resetInMs > this.longestResetSeen) this.longestResetSeen = resetInMs;
+    if (this.configured) return;
     // Servers state windows in whole seconds (or tenths, for short ones); the response's
     // travel time only makes the reset look nearer, so round up.
     const step = resetInMs < 10_000 ? 100 : 1000;

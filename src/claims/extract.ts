@@ -12,6 +12,13 @@ export interface ExtractOptions {
   maxLength?: number;
   /** Fewest words a claim needs; shorter fragments are labels, not claims. Default 3. */
   minWords?: number;
+  /**
+   * The answer was cut at the model's output limit (finish_reason `length`): its last,
+   * unfinished item is dropped — in prose, the last sentence unless it ends with `.`, `!`, `?`
+   * (or kin); in JSON, a string never closed (cut JSON otherwise loses what follows its last
+   * comma, flag or not). Default false.
+   */
+  truncated?: boolean;
 }
 
 /**
@@ -21,13 +28,19 @@ export interface ExtractOptions {
  * @throws RangeError only for invalid options; any string input is accepted.
  */
 export function extractClaims(text: string, opts: ExtractOptions = {}): string[] {
-  const { maxClaims = 40, maxLength = 500, minWords = 3 } = opts;
+  const { maxClaims = 40, maxLength = 500, minWords = 3, truncated = false } = opts;
   if (!Number.isInteger(maxClaims) || maxClaims < 0) throw new RangeError(`Expected maxClaims to be an integer ≥ 0, got ${maxClaims}`);
   if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`Expected maxLength to be an integer ≥ 1, got ${maxLength}`);
   if (typeof text !== 'string' || maxClaims === 0) return [];
 
   const answer = stripReasoning(text);
-  const raw = fromJson(answer, minWords) ?? fromMarkdown(answer);
+  // A cut JSON answer loses its unfinished element in the repair; a cut prose answer its last
+  // sentence, unless that one ended (the cut then fell between two sentences).
+  let raw = fromJson(answer, minWords, truncated);
+  if (raw === undefined) {
+    raw = fromMarkdown(answer);
+    if (truncated && raw.length > 0 && !endsSentence(raw[raw.length - 1] ?? '')) raw.pop();
+  }
 
   const out: string[] = [];
   const seen = new Set<string>();
@@ -104,9 +117,9 @@ const TEXT_KEYS = ['text', 'claim', 'statement', 'fact', 'content'];
 const PROSE_KEYS = ['answer', 'response', 'text', 'content', 'summary'];
 
 /** Claims from the first JSON value in the answer that has the shape of a claim list. */
-function fromJson(answer: string, minWords: number): string[] | undefined {
+function fromJson(answer: string, minWords: number, truncated = false): string[] | undefined {
   for (const { text, embedded } of jsonCandidates(answer)) {
-    const value = parseTolerant(text);
+    const value = parseTolerant(text, truncated);
     if (value === undefined) continue;
     const claims = claimsFromValue(value, 0);
     if (claims === undefined) continue;
@@ -192,9 +205,14 @@ function tryParse(s: string): unknown {
 }
 
 /** JSON.parse, then cheap repairs of what models typically get wrong. */
-function parseTolerant(candidate: string): unknown {
+function parseTolerant(candidate: string, truncated = false): unknown {
   if (candidate.length === 0 || nestsDeeperThan(candidate, MAX_DEPTH)) return undefined;
-  return tryParse(candidate) ?? tryParse(repairJson(candidate)) ?? tryParse(repairJson(straightenQuotes(candidate)));
+  return tryParse(candidate) ?? tryParse(repairJson(candidate, truncated)) ?? tryParse(repairJson(straightenQuotes(candidate), truncated));
+}
+
+/** Whether a sentence ends as a finished one does: `.`, `!`, `?` (or kin), perhaps quoted or bracketed. */
+function endsSentence(sentence: string): boolean {
+  return /[.!?。！？…]["'”’)\]*_]*\s*$/u.test(sentence);
 }
 
 function nestsDeeperThan(s: string, limit: number): boolean {
@@ -219,15 +237,21 @@ function straightenQuotes(s: string): string {
 
 /**
  * Repairs trailing commas, comments, unquoted keys, single-quoted strings, raw newlines inside
- * strings and truncation (an answer cut off by max_tokens keeps its complete elements).
+ * strings and truncation (an answer cut off by max_tokens keeps its complete elements). With
+ * `truncated` (the model said it was cut: finish_reason `length`), a string left open is
+ * dropped even when no comma precedes it, for it is an unfinished claim.
  */
-function repairJson(src: string): string {
+function repairJson(src: string, truncated = false): string {
   let out = '';
   const closers: string[] = [];
   let quote: string | null = null;
   // Where the output can be cut if the input is truncated, and what then needs closing.
   let cutAt = -1;
   let cutClosers: string[] = [];
+  // Where the string being read began, what needed closing there, and whether it is a value.
+  let openAt = -1;
+  let openClosers: string[] = [];
+  let openIsValue = false;
   // Tracked rather than read back from `out`: slicing a long concatenated string flattens it
   // every time, which made this quadratic.
   let lastSignificant = '';
@@ -256,6 +280,9 @@ function repairJson(src: string): string {
     }
     if (c === '"' || c === "'") {
       quote = c;
+      openAt = out.length;
+      openClosers = [...closers];
+      openIsValue = lastSignificant === ':';
       out += '"';
       i++;
       continue;
@@ -302,6 +329,7 @@ function repairJson(src: string): string {
     i++;
   }
   if (quote === null && closers.length === 0) return out;
+  if (cutAt < 0 && quote !== null && truncated) return out.slice(0, openAt) + (openIsValue ? 'null' : '') + openClosers.reverse().join('');
   if (cutAt < 0) return out + (quote === null ? '' : '"') + [...closers].reverse().join('');
   return out.slice(0, cutAt) + cutClosers.reverse().join('');
 }

@@ -2,7 +2,7 @@
  * Counts the panel's votes: extracts each answer's claims, clusters them into candidate facts,
  * applies the quorum rules and splits the facts into consensus claims and dissent.
  */
-import type { ClaimRecord, ConsensusResult, FailureRecord, ModelOutcome } from '../types.js';
+import type { ClaimRecord, ConsensusResult, FailureRecord, ModelOutcome, ModelSuccess } from '../types.js';
 import { type Cluster, type ClusterOptions, clusterClaims } from './cluster.js';
 import { agreementMatrix } from './agreement.js';
 import { extractClaims, stripReasoning } from './extract.js';
@@ -15,8 +15,21 @@ export interface TallyOptions extends ClusterOptions {
   quorum?: number;
   /** m: fewest responders for any consensus. Default: a strict majority of N. */
   minResponders?: number;
-  /** Turns an answer into claims. Default: `extractClaims` with its defaults. */
-  extract?: (text: string) => string[];
+  /**
+   * Turns an answer into claims. Default: `extractClaims` with its defaults, `truncated` when
+   * the answer's finish reason is `length` (see {@link isCut}).
+   */
+  extract?: (text: string, answer: ModelSuccess) => string[];
+}
+
+/** Whether the model stopped at its output limit (finish_reason `length`): its answer was cut. */
+export function isCut(answer: ModelSuccess): boolean {
+  return answer.finishReason === 'length';
+}
+
+/** The default extraction of one answer: a cut one loses its last, unfinished claim. */
+export function extractAnswer(text: string, answer: ModelSuccess): string[] {
+  return extractClaims(text, { truncated: isCut(answer) });
 }
 
 /** The claims one answering port made, as extracted. */
@@ -50,16 +63,18 @@ export function tallyDetailed(outcomes: readonly ModelOutcome[], opts: TallyOpti
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`Expected panelSize to be an integer ≥ 1, got ${n}`);
   const configured = validateQuorum(opts.quorum ?? defaultQuorum(n), n);
   const minResponders = validateMinResponders(opts.minResponders ?? defaultMinResponders(n), n);
-  const extract = opts.extract ?? ((text: string) => extractClaims(text));
+  const extract = opts.extract ?? extractAnswer;
 
   const claimsByPort: PortClaims[] = [];
   const failures: FailureRecord[] = [];
+  const truncated: number[] = [];
   for (const outcome of onePerPort(outcomes, n)) {
     if (!outcome.ok) {
       failures.push({ port: outcome.port, model: outcome.model, kind: outcome.kind, attempts: outcome.attempts, message: outcome.message });
       continue;
     }
-    const claims = [...new Set(extract(outcome.text).map((c) => c.trim()).filter((c) => c.length > 0))];
+    if (isCut(outcome)) truncated.push(outcome.port);
+    const claims = [...new Set(extract(outcome.text, outcome).map((c) => c.trim()).filter((c) => c.length > 0))];
     claimsByPort.push({ port: outcome.port, model: outcome.model, claims });
     // DESIGN: a responder returned a *usable* answer. One with no claim in it cannot vote, so it
     // is a failure like any other and lowers r (it may degrade the quorum). `empty` when nothing
@@ -71,7 +86,7 @@ export function tallyDetailed(outcomes: readonly ModelOutcome[], opts: TallyOpti
         model: outcome.model,
         kind: empty ? 'empty' : 'malformed',
         attempts: outcome.attempts,
-        message: empty ? 'The answer was empty' : 'No claim could be extracted from the answer',
+        message: empty ? 'The answer was empty' : `No claim could be extracted from the answer${isCut(outcome) ? ' (cut at the output limit)' : ''}`,
       });
     }
   }
@@ -102,6 +117,7 @@ export function tallyDetailed(outcomes: readonly ModelOutcome[], opts: TallyOpti
       dissent,
       failures: failures.sort((a, b) => a.port - b.port),
       agreement: agreementMatrix(clusters, new Set(responders.map((p) => p.port)), n),
+      ...(truncated.length > 0 && { truncated }),
     },
     claimsByPort,
     clusters,

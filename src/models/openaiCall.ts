@@ -148,7 +148,21 @@ function finish(text: string, finishReason: string | undefined, usage: Usage, re
 
 async function streamed(client: OpenAI, params: Params, hooks: CallHooks, seen: Seen): Promise<RawAnswer> {
   const pending = client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal: hooks.signal });
-  noteHeaders(seen, await pending.asResponse());
+  const response = await pending.asResponse();
+  noteHeaders(seen, response);
+  // A server that ignores `stream: true` answers one JSON body: read it as the unary answer it
+  // is. Parsed as SSE it would hold no event at all and pass for a dropped stream (`network`,
+  // retried); a cut JSON body is `malformed`, as it is to a non-streaming request.
+  if (isJson(response.headers.get('content-type'))) {
+    const body = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch (err) {
+      throw new ModelCallError('malformed', `Unreadable response: a JSON body to a streaming request did not parse (${body.length} characters): ${(err as Error).message}`);
+    }
+    return fromCompletion(parsed, hooks, seen);
+  }
   const stream = await pending;
   let text = '';
   let finishReason: string | undefined;
@@ -188,7 +202,17 @@ async function streamed(client: OpenAI, params: Params, hooks: CallHooks, seen: 
 async function unary(client: OpenAI, params: Params, hooks: CallHooks, seen: Seen): Promise<RawAnswer> {
   const pending = client.chat.completions.create({ ...params, stream: false }, { signal: hooks.signal });
   noteHeaders(seen, await pending.asResponse());
-  const body: unknown = await pending;
+  return fromCompletion(await pending, hooks, seen);
+}
+
+/** A `Content-Type` that labels JSON: `application/json`, `…+json`, with any parameters. */
+function isJson(contentType: string | null): boolean {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+/** A whole (non-streamed) chat completion body, parsed or (not labelled JSON) a string. */
+function fromCompletion(body: unknown, hooks: CallHooks, seen: Seen): RawAnswer {
   // A JSON-less 200 reaches us as a string: the SDK only parses bodies labelled JSON.
   if (body === null || typeof body !== 'object') {
     throw new ModelCallError('malformed', `Unreadable response: expected a JSON chat completion, got ${body === null ? 'null' : typeof body}`);

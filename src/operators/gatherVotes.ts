@@ -1,7 +1,6 @@
 import { type OperatorFunction, map, toArray } from 'rxjs';
-import { extractClaims } from '../claims/extract.js';
 import type { Cluster } from '../claims/cluster.js';
-import { tallyDetailed, type TallyOptions } from '../claims/tally.js';
+import { extractAnswer, tallyDetailed, type TallyOptions } from '../claims/tally.js';
 import type { ConsensusResult, ModelOutcome } from '../types.js';
 
 export interface GatheredVotes {
@@ -32,16 +31,18 @@ export interface GatherOptions extends TallyOptions {
  * ```
  */
 export function gatherVotes({ stage = (_name, work) => work(), tallyStage = 'vote_consensus', ...options }: GatherOptions): OperatorFunction<ModelOutcome, GatheredVotes> {
-  const extract = options.extract ?? extractClaims;
+  const extract = options.extract ?? extractAnswer;
   return (source) =>
     source.pipe(
       toArray(),
       map((outcomes) => {
         const sorted = [...outcomes].sort((a, b) => a.port - b.port);
-        const claimsByPort = stage('extract_claims', () => new Map(sorted.flatMap((o) => (o.ok ? [[o.port, extract(o.text)] as const] : []))));
+        const byAnswer = stage('extract_claims', () => new Map(sorted.flatMap((o) => (o.ok ? [[o, extract(o.text, o)] as const] : []))));
+        const claimsByPort = new Map([...byAnswer].map(([o, claims]) => [o.port, claims] as const));
         // Tally reads claims through `extract`; answering from the map keeps extraction to one pass.
-        const byText = new Map(sorted.flatMap((o) => (o.ok ? [[o.text, claimsByPort.get(o.port)!] as const] : [])));
-        const { result, clusters } = stage(tallyStage, () => tallyDetailed(sorted, { ...options, extract: (text) => byText.get(text) ?? extract(text) }));
+        const { result, clusters } = stage(tallyStage, () =>
+          tallyDetailed(sorted, { ...options, extract: (text, answer) => byAnswer.get(answer) ?? extract(text, answer) }),
+        );
         return { outcomes: sorted, claimsByPort, clusters, result: { ...result, rounds: 1 } };
       }),
     );

@@ -81,7 +81,9 @@ export function voteRound(options: VoteRoundOptions): OperatorFunction<GatheredV
                   failures: [...round1.result.failures, ...ballots.flatMap((b) => voteFailure(b))],
                 }),
               );
-              return { ...round1, result, candidates, ballots };
+              // Cut round-1 answers stay marked: their proposals are what went to the vote.
+              const truncated = round1.result.truncated;
+              return { ...round1, result: { ...result, ...(truncated && { truncated }) }, candidates, ballots };
             }),
           );
         });

@@ -79,6 +79,13 @@ export function renderConsensusMarkdown(doc: ConsensusDocument, models?: ModelsB
       '',
     );
   }
+  if (doc.truncated && doc.truncated.length > 0) {
+    out.push(
+      `**Truncated:** the answer of ${portList(doc.truncated)} was cut at the model's output limit` +
+        ' (finish_reason `length`); its last, unfinished claim was dropped.',
+      '',
+    );
+  }
 
   if (doc.agreement.length > 0) {
     out.push(

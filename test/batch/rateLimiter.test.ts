@@ -314,3 +314,47 @@ describe('RateLimiter with a configured window longer than the server\'s', () =>
     });
   });
 });
+
+describe('RateLimiter and an answer read after its own reset (issue 11, row 11)', () => {
+  /** `--rpm 1200`: learns one answer with `X-RateLimit-Limit: 40` whose reset is `resetIn` ms away (≤ 0: passed). */
+  function probe(resetIns: number[]): { ratePerMinute: number | undefined; grants: number[] } {
+    const scheduler = newScheduler();
+    let ratePerMinute: number | undefined;
+    const grants: number[] = [];
+    scheduler.run(({ flush }) => {
+      const limiter = new RateLimiter({ account: { requests: 1200, windowMs: 60_000 }, scheduler });
+      for (const resetIn of resetIns) limiter.learn('m', { status: 200, limit: 40, remaining: 39, resetAtMs: scheduler.now() + resetIn });
+      ratePerMinute = limiter.stats().ratePerMinute;
+      // A minute's worth of calls queued at once: how many does the next minute grant?
+      for (let i = 0; i < 1300; i++) limiter.acquire('m').subscribe(() => grants.push(limiter.now()));
+      flush();
+    });
+    return { ratePerMinute, grants };
+  }
+
+  it.each([0, -5, -2000])('keeps --rpm 1200 at 1140 a minute when the reset was %i ms away', (resetIn) => {
+    const { ratePerMinute, grants } = probe([resetIn]);
+    // Before the fix: 38 a minute (40 read as 40 per minute, × 0.95), for good.
+    expect(ratePerMinute).toBeCloseTo(1140);
+    expect(grants.filter((t) => t < 60_000).length).toBeGreaterThanOrEqual(1140);
+  });
+
+  it('scales a passed reset\'s limit by the longest time-to-reset seen before', () => {
+    // 40 per (at least) 2 s is 1200 a minute: not lower than --rpm 1200, nothing adopted.
+    expect(probe([1990, -5]).ratePerMinute).toBeCloseTo(1140);
+    // 40 per (at least) 3 s is 800 a minute: adopted, × 0.95.
+    expect(probe([3000, 0]).ratePerMinute).toBeCloseTo(800 * 0.95);
+    expect(probe([0, 3000]).ratePerMinute).toBeCloseTo(800 * 0.95);
+  });
+
+  it('adopts no limit from a passed reset when no window is configured or seen yet', () => {
+    const stats = simulate({}, at(0), [[5, (l) => l.learn('m', { status: 200, limit: 40, remaining: 39, resetAtMs: 5, sentAt: 0 })]]);
+    expect(stats.ratePerMinute).toBeUndefined();
+    // Once a reset ahead shows the window, the same limit is read per that window.
+    const later = simulate({}, at(0), [
+      [5, (l) => l.learn('m', { status: 200, limit: 40, remaining: 39, resetAtMs: 5 + 1990, sentAt: 0 })],
+      [6, (l) => l.learn('m', { status: 200, limit: 40, remaining: 38, resetAtMs: 6, sentAt: 0 })],
+    ]);
+    expect(later.ratePerMinute).toBeCloseTo(40 * 0.95 * 30);
+  });
+});

@@ -1,6 +1,11 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelCallError } from '../../src/errors.js';
 import { createOpenAICall } from '../../src/models/openaiCall.js';
+import { abortable } from '../../src/operators/abortable.js';
+import { portCall } from '../../src/pipelines/portCall.js';
 import { FAULTS, type Fault, type SandboxModel } from '../../src/sandbox/scenario.js';
 import { startSandboxServer, type SandboxServer } from '../../src/sandbox/server.js';
 import type { FailureKind, PanelMember } from '../../src/types.js';
@@ -222,5 +227,71 @@ describe.each([true, false])('createOpenAICall: rate-limit headers (stream: %s)'
     const err = await failure(call(at, REQUEST, hooks()));
     expect(err).toMatchObject({ kind: 'rate_limited', status: 429, rateLimit: { limit: 2, remaining: 0, resetAtMs } });
     expect(err.retryAfterMs).toBeGreaterThan(50_000);
+  });
+});
+
+describe('createOpenAICall: a JSON body to a streaming request (issue 11, row 9)', () => {
+  const completion = JSON.stringify({
+    id: 'gen-json',
+    object: 'chat.completion',
+    choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: ANSWER } }],
+    usage: { prompt_tokens: 3, completion_tokens: 4 },
+  });
+  const cut = completion.slice(0, Math.floor(completion.length / 2));
+  /** What the server sends: a whole message (its length stated, or ended by closing) whose JSON is cut, or whole. */
+  type Body = 'cut' | 'cut-close' | 'whole';
+  let body: Body = 'cut';
+  let hits = 0;
+  let json: Server;
+  let baseURL = '';
+  beforeAll(async () => {
+    json = createServer((req, res) => {
+      hits += 1;
+      req.resume();
+      req.on('end', () => {
+        if (body === 'cut-close') {
+          // No length stated: the body ends where the server closes the connection.
+          res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+          res.write(cut, () => req.socket.end());
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json', 'x-ratelimit-limit': '40', 'x-ratelimit-remaining': '39' });
+        res.end(body === 'whole' ? completion : cut);
+      });
+    });
+    await new Promise<void>((resolve) => json.listen(0, '127.0.0.1', resolve));
+    baseURL = `http://127.0.0.1:${(json.address() as AddressInfo).port}/v1`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => json.close(() => resolve()));
+  });
+
+  const at = (): PanelMember => ({ ...member('acme/json'), baseURL });
+  const call = createOpenAICall({ env, stream: true });
+
+  it.each(['cut', 'cut-close'] as const)('classifies a 200 application/json with a %s body as malformed, tried once', async (which) => {
+    body = which;
+    hits = 0;
+    const outcome = await lastValueFrom(
+      portCall(at(), () => abortable((signal) => call(at(), REQUEST, { signal })), { retry: { baseDelayMs: 1, maxDelayMs: 1 } }),
+    );
+    // Before the fix: `network` ("Stream truncated … no finish_reason"), 3 attempts.
+    expect(outcome).toMatchObject({ ok: false, kind: 'malformed', attempts: 1 });
+    expect(hits).toBe(1);
+    if (!outcome.ok) expect(outcome.message).not.toMatch(/\n/);
+  });
+
+  it('keeps the rate-limit headers on the malformed error', async () => {
+    body = 'cut';
+    const err = await failure(call(at(), REQUEST, hooks()));
+    expect(err).toMatchObject({ kind: 'malformed', rateLimit: { limit: 40, remaining: 39 } });
+  });
+
+  it('reads a whole JSON completion as the answer, as a server that ignores stream: true sends it', async () => {
+    body = 'whole';
+    const onFirstToken = vi.fn();
+    const answer = await call(at(), REQUEST, hooks({ onFirstToken }));
+    expect(answer).toMatchObject({ text: ANSWER, finishReason: 'stop', responseId: 'gen-json', usage: { inputTokens: 3, outputTokens: 4 } });
+    expect(onFirstToken).toHaveBeenCalledTimes(1);
   });
 });

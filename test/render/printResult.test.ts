@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { formatResult } from '../../src/terminal/printResult.js';
+import type { ConsensusDocument } from '../../src/types.js';
+
+const doc = (over: Partial<ConsensusDocument> = {}): ConsensusDocument => ({
+  runId: 'run-1',
+  query: 'q',
+  chunk: null,
+  startedAt: '2025-03-01T12:00:00.000Z',
+  finishedAt: '2025-03-01T12:00:01.000Z',
+  sandbox: false,
+  status: 'consensus',
+  quorum: { configured: 2, required: 2, responders: 3, panel: 3, minResponders: 2 },
+  claims: [{ text: 'The protocol uses port 8080 by default.', support: 3, ports: [0, 1, 2] }],
+  dissent: [],
+  failures: [],
+  agreement: [],
+  ...over,
+});
+
+describe('formatResult: an answer cut at the output limit (issue 11, row 10)', () => {
+  it('names the cut port in the terminal summary', () => {
+    expect(formatResult(doc({ truncated: [2] }), '/tmp/x')).toContain(
+      'Truncated: the answer of port 2 was cut at the model\'s output limit (finish_reason "length"); its last, unfinished claim was dropped.',
+    );
+    expect(formatResult(doc(), '/tmp/x')).not.toContain('Truncated');
+  });
+});
