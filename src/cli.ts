@@ -18,7 +18,7 @@ import { sandboxCommand } from './commands/sandbox.js';
 import { showCommand } from './commands/show.js';
 import { sqlCommand } from './commands/sql.js';
 import { watchCommand } from './commands/watch.js';
-import { UsageError, redact } from './errors.js';
+import { ArtifactsError, UsageError, redact } from './errors.js';
 
 /**
  * Runs the CLI with `argv` (without node and script) and resolves to the exit code.
@@ -65,6 +65,10 @@ export async function main(argv: string[], io: Partial<CliContext> = {}): Promis
     if (error instanceof UsageError) {
       ctx.stderr.write(`Error: ${redact(error.message, secrets)}\n`);
       return 2;
+    }
+    if (error instanceof ArtifactsError) {
+      ctx.stderr.write(`Error: ${redact(error.message, secrets)}\n`);
+      return 1;
     }
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     ctx.stderr.write(`Error: ${redact(message, secrets)}\n`);

@@ -30,6 +30,14 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/**
+ * The artifacts folder could not take what a run had to record (a full disk, an I/O error): the
+ * CLI prints the message alone, one line naming the folder and what failed, and exits 1.
+ */
+export class ArtifactsError extends Error {
+  override readonly name = 'ArtifactsError';
+}
+
 /** No consensus was possible: too few ports answered. Exit 1. */
 export class QuorumLostError extends Error {
   override readonly name = 'QuorumLostError';

@@ -43,6 +43,7 @@ export async function handler(args: AskArgs, ctx: CliContext): Promise<void> {
       ctx.stdout.write(args.json ? `${JSON.stringify(result.doc, null, 2)}\n` : formatResult(result.doc, result.runDir));
     }
     ctx.exitCode = result.exitCode;
+    if (result.artifactsError) throw result.artifactsError;
   } finally {
     await setup.close();
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { ArtifactsError, UsageError } from '../errors.js';
 import { fileKind } from './fileKind.js';
 
 /**
@@ -11,7 +11,8 @@ import { fileKind } from './fileKind.js';
  * lazily, on its first commit, so without this a read-only folder or a file given as `--out`
  * was found only after every model had been asked.
  *
- * @throws UsageError (exit 2), one line naming the folder and what to do.
+ * @throws UsageError (exit 2), one line naming the folder and what to do; ArtifactsError (exit 1)
+ *   when the folder is full, so that no model is asked for answers that could not be kept.
  */
 export function prepareOutFolder(out: string): void {
   let stat;
@@ -34,8 +35,13 @@ export function prepareOutFolder(out: string): void {
   }
   const probe = join(out, `.quorum-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    writeFileSync(probe, '', { flag: 'wx' });
+    // One byte, not an empty file: a full disk still has inodes for empty files but no block for data.
+    writeFileSync(probe, '.', { flag: 'wx' });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC' || (error as NodeJS.ErrnoException).code === 'EDQUOT') {
+      unlinkProbe(probe);
+      throw new ArtifactsError(`--out ${out} is full (${(error as NodeJS.ErrnoException).code}): no model was asked; free some space there, or give another folder`);
+    }
     throw unusable(out, error);
   }
   try {
@@ -49,4 +55,12 @@ function unusable(out: string, error: unknown): UsageError {
   const code = (error as NodeJS.ErrnoException).code ?? 'error';
   if (code === 'ENOTDIR') return new UsageError(`--out ${out} cannot be created (a part of its path is a file); give a folder you can write to`);
   return new UsageError(`--out ${out} is not writable (${code}); give a folder you can write to, or fix its permissions`);
+}
+
+function unlinkProbe(probe: string): void {
+  try {
+    unlinkSync(probe);
+  } catch {
+    // It may not have been created at all.
+  }
 }

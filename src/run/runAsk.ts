@@ -1,7 +1,7 @@
 import type { Span } from '@opentelemetry/api';
 import { type Observable, catchError, defer, finalize, map } from 'rxjs';
 import { defaultMinResponders, defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
-import { UsageError } from '../errors.js';
+import { ArtifactsError, UsageError } from '../errors.js';
 import type { RateLimiter } from '../batch/rateLimiter.js';
 import type { ModelCall } from '../models/call.js';
 import { createOpenAICall } from '../models/openaiCall.js';
@@ -51,6 +51,8 @@ export interface RunAskResult {
   exitCode: 0 | 1 | 130;
   /** Calls made (attempts), tokens and provider cost. */
   usage?: RunRecorder['usage'];
+  /** Set when the run was decided but could not be recorded (a full disk): `doc` is all that is left of it. */
+  artifactsError?: ArtifactsError;
 }
 
 /** One run inside a larger job (a batch): shared sinks, a parent span, the chunk it works on. */
@@ -132,8 +134,9 @@ export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
   const runId = o.runId ?? newRunId();
   // ask renders the run's files (consensus.md, …) from its committed lines: a user opens them.
   const sinks = openRunSinks(o.out, o.env, { runFiles: true });
+  let result: RunAskResult;
   try {
-    return await new Promise<RunAskResult>((resolve, reject) => {
+    result = await new Promise<RunAskResult>((resolve, reject) => {
       if (o.signal?.aborted) return resolve({ runId, runDir: '', exitCode: 130 });
       const subscription = askRun({ ...o, runId }, { sinks }).subscribe({
         next: (result) => {
@@ -151,7 +154,16 @@ export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
       }
       o.signal?.addEventListener('abort', onAbort, { once: true });
     });
-  } finally {
-    await sinks.close();
+  } catch (error) {
+    await sinks.close().catch(() => undefined);
+    throw error;
   }
+  try {
+    await sinks.close();
+  } catch (error) {
+    // The vote is done: its consensus is still shown, with the reason it could not be kept.
+    if (!(error instanceof ArtifactsError) || !result.doc) throw error;
+    return { ...result, artifactsError: error };
+  }
+  return result;
 }

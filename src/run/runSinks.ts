@@ -1,3 +1,4 @@
+import { ArtifactsError } from '../errors.js';
 import type { QuorumEvent } from '../events.js';
 import type { AnswerLine, BatchLine, RunLine } from '../runlog/lines.js';
 import { LogWriter, type LogWriterOptions } from '../runlog/logWriter.js';
@@ -67,8 +68,12 @@ export function openRunSinks(out: string, env: NodeJS.ProcessEnv, options: OpenR
       const closed = await Promise.allSettled([writer.close()]);
       const failed = [...results, ...closed].find((r): r is PromiseRejectedResult => r.status === 'rejected');
       // An artifact that could not be written is a failed run, even if the vote went well.
-      if (failed) throw new Error(`Could not write the artifacts in ${out}: ${(failed.reason as Error).message}`);
-      if (viewError) throw new Error(`Could not write the run files in ${out}: ${viewError.message}`);
+      if (failed) throw new ArtifactsError(`Could not write the artifacts in ${out}: ${oneLine((failed.reason as Error).message)}`);
+      if (viewError) throw new ArtifactsError(`Could not write the run files in ${out}: ${oneLine(viewError.message)}`);
     },
   };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
 }

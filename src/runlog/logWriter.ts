@@ -242,6 +242,12 @@ export class LogWriter {
         await this.#lock.acquire();
         try {
           for (const { log, lines } of batch) {
+            // Once anything failed, no decision is committed any more: a run line must not land
+            // without its answers, nor a batch's end without its run lines (a resume trusts both).
+            if (this.#everFailed && DURABLE.has(log.name)) {
+              this.#fail(new Error(`Did not append ${lines.length} line(s) to ${log.path}: an earlier commit to ${this.dir} failed`));
+              continue;
+            }
             try {
               await this.#commitLog(log, Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
               this.#committed += lines.length;

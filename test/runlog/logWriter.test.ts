@@ -98,7 +98,7 @@ describe('LogWriter', () => {
     expect(wholeLines(path)).toEqual([{ n: 1 }, { n: 2 }]);
   });
 
-  it('a failed commit (ENOSPC mid-write) leaves no partial line, is reported once naming the log, and the next commit works', async () => {
+  it('a failed commit (ENOSPC mid-write) leaves no partial line, is reported once naming the log, and the next writer commits', async () => {
     const dir = tempDir();
     let full = false;
     const io: LogIo = {
@@ -119,9 +119,35 @@ describe('LogWriter', () => {
     expect(readFileSync(join(dir, 'runs.jsonl'), 'utf8')).toBe('{"runId":"a"}\n');
     await expect(w.commit()).resolves.toBeUndefined();
     full = false;
-    w.write('runs', { runId: 'c' });
-    await w.commit();
+    const next = open(dir, { io });
+    next.write('runs', { runId: 'c' });
+    await next.commit();
     expect(wholeLines(join(dir, 'runs.jsonl'))).toEqual([{ runId: 'a' }, { runId: 'c' }]);
+  });
+
+  it('after a failed commit no decision is committed any more: a run line never lands without its answers', async () => {
+    const dir = tempDir();
+    let full = true;
+    const io: LogIo = {
+      ...nodeLogIo,
+      write: async (fd, b, o, l) => {
+        if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        return nodeLogIo.write(fd, b, o, l);
+      },
+    };
+    const w = open(dir, { io, delayMs: 1000 });
+    w.write('answers', { runId: 'a', port: 0 });
+    w.write('runs', { runId: 'a' });
+    await expect(w.commit()).rejects.toThrow(/answers\.jsonl.*ENOSPC/);
+    // Space is back, but the decisions of this writer stay refused; other logs go on.
+    full = false;
+    w.write('runs', { runId: 'b' });
+    w.write('batches', { type: 'ended', outcome: 'completed' });
+    w.write('events', { n: 1 });
+    await expect(w.commit()).rejects.toThrow(/Did not append 1 line\(s\) to .*runs\.jsonl/);
+    expect(existsSync(join(dir, 'runs.jsonl')) ? readFileSync(join(dir, 'runs.jsonl'), 'utf8') : '').toBe('');
+    expect(existsSync(join(dir, 'batches.jsonl'))).toBe(false);
+    expect(wholeLines(join(dir, 'cloudevents.jsonl'))).toEqual([{ n: 1 }]);
   });
 
   it('breaks a lock left by a writer that died mid-commit', async () => {
@@ -248,8 +274,10 @@ describe('LogWriter', () => {
       await expect(w.commit()).rejects.toThrow(/runs\.jsonl.*(ENOSPC|no space)/);
       expect(wholeLines(join(dir, 'runs.jsonl'))).toEqual([{ runId: 'fits' }]);
       rmSync(join(mnt, 'filler'));
-      w.write('runs', { runId: 'after' });
-      await w.close();
+      await w.close().catch(() => undefined);
+      const next = LogWriter.open(dir);
+      next.write('runs', { runId: 'after' });
+      await next.close();
       expect(wholeLines(join(dir, 'runs.jsonl'))).toEqual([{ runId: 'fits' }, { runId: 'after' }]);
     } finally {
       spawnSync('umount', [mnt]);
