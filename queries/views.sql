@@ -195,7 +195,8 @@ WHERE mark IS NOT NULL;
 -- (ConsensusDocument in src/types.ts) plus the RunLine fields of src/runlog/lines.ts. A run
 -- interrupted before it was decided has no row here (see `runs`). `responders` lists the ports
 -- that answered round 1: the agreement matrix's non-null rows. `models` is the whole panel
--- (port, model, family), answering or not; `batch_id` the batch the run belongs to.
+-- (port, model, family), answering or not; `batch_id` the batch the run belongs to; `truncated`
+-- the ports whose round-1 answer was cut at the model's output limit (empty when none).
 CREATE OR REPLACE VIEW consensus AS
 SELECT runId AS runid, query, chunk.source AS chunk_source, chunk.id AS chunk_id, status,
        quorum.configured AS configured, quorum.required AS required, quorum.responders AS responder_count,
@@ -206,7 +207,8 @@ SELECT runId AS runid, query, chunk.source AS chunk_source, chunk.id AS chunk_id
        coalesce(rounds, 1) AS rounds, abstentions, candidates,
        startedAt AS started_at, finishedAt AS finished_at, sandbox, replayOf AS replay_of, supersedes,
        synthesis.model AS synthesis_model,
-       batchId AS batch_id, models, panelSource AS panel_source
+       batchId AS batch_id, models, panelSource AS panel_source,
+       coalesce(truncated, []::INTEGER[]) AS truncated
 FROM read_json(getvariable('runs_log_file'), format = 'newline_delimited', records = true, ignore_errors = true,
   columns = {
     runId: 'VARCHAR', query: 'VARCHAR', chunk: 'STRUCT(source VARCHAR, id VARCHAR)', status: 'VARCHAR',
@@ -219,7 +221,8 @@ FROM read_json(getvariable('runs_log_file'), format = 'newline_delimited', recor
     agreement: 'DOUBLE[][]', rounds: 'INTEGER', abstentions: 'INTEGER[]', candidates: 'INTEGER',
     startedAt: 'TIMESTAMPTZ', finishedAt: 'TIMESTAMPTZ', sandbox: 'BOOLEAN', replayOf: 'VARCHAR', supersedes: 'VARCHAR[]',
     synthesis: 'STRUCT(model VARCHAR)',
-    models: 'STRUCT(port INTEGER, model VARCHAR, family VARCHAR)[]', batchId: 'VARCHAR', panelSource: 'VARCHAR'
+    models: 'STRUCT(port INTEGER, model VARCHAR, family VARCHAR)[]', batchId: 'VARCHAR', panelSource: 'VARCHAR',
+    truncated: 'INTEGER[]'
   })
 WHERE runId IS NOT NULL AND status IS NOT NULL;
 
