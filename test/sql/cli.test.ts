@@ -357,3 +357,19 @@ describe('quorum sql: 0.1 folders', () => {
     expect((await json(['consensus_rate', '--out', legacy])).map((r) => r.runid)).toEqual(['20250101T000000Z-abcdef']);
   });
 });
+
+describe('the consensus view', () => {
+  it('shows the ports whose answer was cut at the output limit (empty when none)', async () => {
+    const out = writeLogs(join(tempDir('quorum-sql-truncated-'), 'artifacts'), {
+      runs: [runLine('20250601T100000Z-aaaaaa', { truncated: [2] }), runLine('20250601T110000Z-bbbbbb')],
+    });
+    const file = join(out, '..', 'q.sql');
+    writeFileSync(file, 'SELECT runid, truncated FROM consensus ORDER BY runid;');
+    const got = await runSql([file, '--out', out, '--format', 'json']);
+    expect(got.code).toBe(0);
+    expect(JSON.parse(got.stdout)).toEqual([
+      { runid: '20250601T100000Z-aaaaaa', truncated: [2] },
+      { runid: '20250601T110000Z-bbbbbb', truncated: [] },
+    ]);
+  });
+});
