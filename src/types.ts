@@ -157,8 +157,9 @@ export interface ConsensusResult {
   /** Two-round runs: how many candidates were put to the vote. */
   candidates?: number;
   /**
-   * Ports whose (round-1) answer the model cut at its output limit (finish_reason `length`),
-   * in port order; the last, unfinished claim of each was dropped. Absent when none was cut.
+   * Ports whose (round-1) answer the model cut at its output limit (finish_reason `length`) or
+   * quorum cut at its answer size cap (finish reason `answer_cap`), in port order; the last,
+   * unfinished claim of each was dropped. Absent when none was cut.
    */
   truncated?: number[];
 }

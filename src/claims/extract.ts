@@ -5,8 +5,14 @@
  * never throws, runs in linear time, and caps how many claims and characters one answer yields.
  */
 
+/**
+ * Most claims kept from one answer (docs/CONTRACTS.md "Quorum"): the rest are dropped, so one
+ * port cannot flood the pool with filler dissent.
+ */
+export const MAX_CLAIMS_PER_ANSWER = 40;
+
 export interface ExtractOptions {
-  /** Most claims kept from one answer, in order; the rest are ignored. Default 40. */
+  /** Most claims kept from one answer, in order; the rest are ignored. Default {@link MAX_CLAIMS_PER_ANSWER} (40). */
   maxClaims?: number;
   /** Longest claim, in UTF-16 code units; longer claims are cut at a word boundary. Default 500. */
   maxLength?: number;
@@ -28,7 +34,7 @@ export interface ExtractOptions {
  * @throws RangeError only for invalid options; any string input is accepted.
  */
 export function extractClaims(text: string, opts: ExtractOptions = {}): string[] {
-  const { maxClaims = 40, maxLength = 500, minWords = 3, truncated = false } = opts;
+  const { maxClaims = MAX_CLAIMS_PER_ANSWER, maxLength = 500, minWords = 3, truncated = false } = opts;
   if (!Number.isInteger(maxClaims) || maxClaims < 0) throw new RangeError(`Expected maxClaims to be an integer ≥ 0, got ${maxClaims}`);
   if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`Expected maxLength to be an integer ≥ 1, got ${maxLength}`);
   if (typeof text !== 'string' || maxClaims === 0) return [];

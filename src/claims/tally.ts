@@ -3,6 +3,7 @@
  * applies the quorum rules and splits the facts into consensus claims and dissent.
  */
 import type { ClaimRecord, ConsensusResult, FailureRecord, ModelOutcome, ModelSuccess } from '../types.js';
+import { ANSWER_CAP_FINISH_REASON } from '../models/call.js';
 import { type Cluster, type ClusterOptions, clusterClaims } from './cluster.js';
 import { agreementMatrix } from './agreement.js';
 import { extractClaims, stripReasoning } from './extract.js';
@@ -22,9 +23,12 @@ export interface TallyOptions extends ClusterOptions {
   extract?: (text: string, answer: ModelSuccess) => string[];
 }
 
-/** Whether the model stopped at its output limit (finish_reason `length`): its answer was cut. */
+/**
+ * Whether the answer was cut: the model stopped at its output limit (finish_reason `length`), or
+ * quorum cut it at its size cap (`answer_cap`, see MAX_ANSWER_CHARS in models/call).
+ */
 export function isCut(answer: ModelSuccess): boolean {
-  return answer.finishReason === 'length';
+  return answer.finishReason === 'length' || answer.finishReason === ANSWER_CAP_FINISH_REASON;
 }
 
 /** The default extraction of one answer: a cut one loses its last, unfinished claim. */
@@ -86,7 +90,7 @@ export function tallyDetailed(outcomes: readonly ModelOutcome[], opts: TallyOpti
         model: outcome.model,
         kind: empty ? 'empty' : 'malformed',
         attempts: outcome.attempts,
-        message: empty ? 'The answer was empty' : `No claim could be extracted from the answer${isCut(outcome) ? ' (cut at the output limit)' : ''}`,
+        message: empty ? 'The answer was empty' : `No claim could be extracted from the answer${isCut(outcome) ? (outcome.finishReason === ANSWER_CAP_FINISH_REASON ? ' (cut at the answer size cap)' : ' (cut at the output limit)') : ''}`,
       });
     }
   }

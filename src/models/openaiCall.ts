@@ -6,7 +6,7 @@
 import OpenAI from 'openai';
 import { ModelCallError } from '../errors.js';
 import type { Usage } from '../types.js';
-import type { CallHooks, ModelCall, RateLimitHeaders, RawAnswer } from './call.js';
+import { ANSWER_CAP_FINISH_REASON, type CallHooks, MAX_ANSWER_CHARS, type ModelCall, maxBodyBytes, type RateLimitHeaders, type RawAnswer } from './call.js';
 import { classifyError, rateLimitFrom } from './classify.js';
 import { buildMessages } from './prompt.js';
 
@@ -22,6 +22,13 @@ export interface OpenAICallOptions {
   appTitle?: string;
   /** Sent as `HTTP-Referer`, OpenRouter's app attribution (the app's URL). Not sent when unset. */
   referer?: string;
+  /**
+   * Longest answer kept, in UTF-16 code units (default {@link MAX_ANSWER_CHARS}). A streamed
+   * answer is cut there as it arrives and the request aborted; an unstreamed body is read up to
+   * {@link maxBodyBytes} of it, then refused as `malformed`. A cut answer's finish reason is
+   * {@link ANSWER_CAP_FINISH_REASON}.
+   */
+  maxAnswerChars?: number;
 }
 
 /** Operators enforce deadlines; this only stops the SDK's own 10-minute default from firing first. */
@@ -41,6 +48,8 @@ const SDK_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 export function createOpenAICall(opts: OpenAICallOptions = {}): ModelCall {
   const env = opts.env ?? process.env;
   const stream = opts.stream ?? true;
+  const maxChars = opts.maxAnswerChars ?? MAX_ANSWER_CHARS;
+  if (!Number.isInteger(maxChars) || maxChars < 1) throw new RangeError(`Expected maxAnswerChars to be an integer ≥ 1, got ${maxChars}`);
   const headers: Record<string, string> = { 'X-Title': opts.appTitle ?? 'quorum' };
   if (opts.referer) headers['HTTP-Referer'] = opts.referer;
   // One client per endpoint and key: the SDK keeps its connection pool inside the client.
@@ -80,19 +89,73 @@ export function createOpenAICall(opts: OpenAICallOptions = {}): ModelCall {
     };
     // Filled in once the response headers arrive, so a failure after them still reports them.
     const seen: Seen = {};
+    // The request's own signal: the caller's, and aborted too once an answer passes the cap, so
+    // an oversized answer stops arriving (the caller's signal alone says "cancelled").
+    const sending = new AbortController();
+    const cancel = () => sending.abort();
+    hooks.signal.addEventListener('abort', cancel, { once: true });
+    const cap: Cap = { signal: sending.signal, maxChars, stop: cancel };
     try {
-      return stream ? await streamed(client, params, hooks, seen) : await unary(client, params, hooks, seen);
+      return stream ? await streamed(client, params, hooks, seen, cap) : await unary(client, params, hooks, seen, cap);
     } catch (err) {
       // The SDK ends an aborted stream quietly or with assorted errors: the signal is the truth.
       if (hooks.signal.aborted) throw new ModelCallError('cancelled', 'Request cancelled');
       const error = classifyError(err, [apiKey]);
       if (seen.rateLimit && !error.rateLimit) error.rateLimit = seen.rateLimit;
       throw error;
+    } finally {
+      hooks.signal.removeEventListener('abort', cancel);
     }
   };
 }
 
 type Params = Omit<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, 'stream'>;
+
+/** The size cap of one call: the signal the request is sent with, and how to stop it. */
+interface Cap {
+  signal: AbortSignal;
+  maxChars: number;
+  /** Aborts the request (the connection is closed), without cancelling the call. */
+  stop: () => void;
+}
+
+/** The first `max` code units of `s`, never ending inside a surrogate pair. */
+function cutAt(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const last = s.charCodeAt(max - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
+
+/**
+ * The body of an unstreamed response, read up to {@link maxBodyBytes}; a bigger one is not read
+ * on (the request is aborted) and is `malformed`.
+ */
+async function readBody(response: Response, cap: Cap): Promise<string> {
+  const limit = maxBodyBytes(cap.maxChars);
+  const stated = Number(response.headers.get('content-length'));
+  const tooBig = () => {
+    cap.stop();
+    return new ModelCallError('malformed', `Unreadable response: the body passed ${limit} bytes, the most quorum reads for one answer (${cap.maxChars} characters)`);
+  };
+  if (Number.isFinite(stated) && stated > limit) throw tooBig();
+  if (!response.body) return '';
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  let bytes = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooBig();
+    }
+    parts.push(decoder.decode(value, { stream: true }));
+  }
+  parts.push(decoder.decode());
+  return parts.join('');
+}
 
 /** What the response's headers said, kept for the error path. */
 interface Seen {
@@ -146,22 +209,22 @@ function finish(text: string, finishReason: string | undefined, usage: Usage, re
   };
 }
 
-async function streamed(client: OpenAI, params: Params, hooks: CallHooks, seen: Seen): Promise<RawAnswer> {
-  const pending = client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal: hooks.signal });
+async function streamed(client: OpenAI, params: Params, hooks: CallHooks, seen: Seen, cap: Cap): Promise<RawAnswer> {
+  const pending = client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal: cap.signal });
   const response = await pending.asResponse();
   noteHeaders(seen, response);
   // A server that ignores `stream: true` answers one JSON body: read it as the unary answer it
   // is. Parsed as SSE it would hold no event at all and pass for a dropped stream (`network`,
   // retried); a cut JSON body is `malformed`, as it is to a non-streaming request.
   if (isJson(response.headers.get('content-type'))) {
-    const body = await response.text();
+    const body = await readBody(response, cap);
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
     } catch (err) {
       throw new ModelCallError('malformed', `Unreadable response: a JSON body to a streaming request did not parse (${body.length} characters): ${(err as Error).message}`);
     }
-    return fromCompletion(parsed, hooks, seen);
+    return fromCompletion(parsed, hooks, seen, cap);
   }
   const stream = await pending;
   let text = '';
@@ -169,7 +232,8 @@ async function streamed(client: OpenAI, params: Params, hooks: CallHooks, seen: 
   let responseId: string | undefined;
   let usage: Usage = {};
   let firstTokenSeen = false;
-  for await (const chunk of stream) {
+  let overCap = false;
+  chunks: for await (const chunk of stream) {
     // The SDK throws on `error` chunks itself; this guards providers that nest it differently.
     const error = embeddedError(chunk);
     if (error) throw error;
@@ -182,6 +246,12 @@ async function streamed(client: OpenAI, params: Params, hooks: CallHooks, seen: 
           firstTokenSeen = true;
           hooks.onFirstToken?.();
         }
+        if (text.length + content.length > cap.maxChars) {
+          // Over the cap: keep what fits and stop reading (leaving the loop closes the stream).
+          text += cutAt(content, cap.maxChars - text.length);
+          overCap = true;
+          break chunks;
+        }
         text += content;
       }
       if (choice.finish_reason) finishReason = choice.finish_reason;
@@ -190,6 +260,10 @@ async function streamed(client: OpenAI, params: Params, hooks: CallHooks, seen: 
   }
   // An aborted stream ends the SDK's iterator without an error.
   if (hooks.signal.aborted) throw new ModelCallError('cancelled', 'Request cancelled');
+  if (overCap) {
+    cap.stop();
+    return finish(text, ANSWER_CAP_FINISH_REASON, usage, responseId, seen);
+  }
   if (finishReason === undefined) {
     throw new ModelCallError('network', `Stream truncated: the connection ended before the model finished (${text.length} characters received, no finish_reason)`);
   }
@@ -199,10 +273,21 @@ async function streamed(client: OpenAI, params: Params, hooks: CallHooks, seen: 
   return finish(text, finishReason, usage, responseId, seen);
 }
 
-async function unary(client: OpenAI, params: Params, hooks: CallHooks, seen: Seen): Promise<RawAnswer> {
-  const pending = client.chat.completions.create({ ...params, stream: false }, { signal: hooks.signal });
-  noteHeaders(seen, await pending.asResponse());
-  return fromCompletion(await pending, hooks, seen);
+async function unary(client: OpenAI, params: Params, hooks: CallHooks, seen: Seen, cap: Cap): Promise<RawAnswer> {
+  const pending = client.chat.completions.create({ ...params, stream: false }, { signal: cap.signal });
+  const response = await pending.asResponse();
+  noteHeaders(seen, response);
+  // Read here, not by the SDK, so an oversized body is refused as it arrives.
+  const body = await readBody(response, cap);
+  // Like the SDK: a body labelled JSON is parsed, any other stays a string (and is `malformed`).
+  if (!isJson(response.headers.get('content-type'))) return fromCompletion(body, hooks, seen, cap);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (err) {
+    throw new ModelCallError('malformed', `Unreadable response: ${(err as Error).message}`);
+  }
+  return fromCompletion(parsed, hooks, seen, cap);
 }
 
 /** A `Content-Type` that labels JSON: `application/json`, `…+json`, with any parameters. */
@@ -212,7 +297,7 @@ function isJson(contentType: string | null): boolean {
 }
 
 /** A whole (non-streamed) chat completion body, parsed or (not labelled JSON) a string. */
-function fromCompletion(body: unknown, hooks: CallHooks, seen: Seen): RawAnswer {
+function fromCompletion(body: unknown, hooks: CallHooks, seen: Seen, cap: Cap): RawAnswer {
   // A JSON-less 200 reaches us as a string: the SDK only parses bodies labelled JSON.
   if (body === null || typeof body !== 'object') {
     throw new ModelCallError('malformed', `Unreadable response: expected a JSON chat completion, got ${body === null ? 'null' : typeof body}`);
@@ -226,7 +311,9 @@ function fromCompletion(body: unknown, hooks: CallHooks, seen: Seen): RawAnswer 
     throw new ModelCallError('http', 'Provider reported finish_reason "error"');
   }
   const content = choice.message?.content;
-  const text = typeof content === 'string' ? content : '';
-  if (text.length > 0) hooks.onFirstToken?.();
-  return finish(text, choice.finish_reason ?? undefined, toUsage(completion.usage as ProviderUsage | undefined), completion.id || undefined, seen);
+  const whole = typeof content === 'string' ? content : '';
+  if (whole.length > 0) hooks.onFirstToken?.();
+  const text = cutAt(whole, cap.maxChars);
+  const finishReason = text.length < whole.length ? ANSWER_CAP_FINISH_REASON : (choice.finish_reason ?? undefined);
+  return finish(text, finishReason, toUsage(completion.usage as ProviderUsage | undefined), completion.id || undefined, seen);
 }

@@ -82,7 +82,7 @@ export function renderConsensusMarkdown(doc: ConsensusDocument, models?: ModelsB
   if (doc.truncated && doc.truncated.length > 0) {
     out.push(
       `**Truncated:** the answer of ${portList(doc.truncated)} was cut at the model's output limit` +
-        ' (finish_reason `length`); its last, unfinished claim was dropped.',
+        " (finish_reason `length`) or at quorum's answer size cap; its last, unfinished claim was dropped.",
       '',
     );
   }

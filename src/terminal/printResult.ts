@@ -36,7 +36,7 @@ export function formatResult(doc: ConsensusDocument, runDir: string): string {
   if (doc.abstentions?.length) lines.push('', `Abstained in the vote round: ports ${doc.abstentions.join(',')} (their round-1 proposals still count).`);
   if (doc.truncated?.length) {
     const ports = `${doc.truncated.length === 1 ? 'port' : 'ports'} ${doc.truncated.join(',')}`;
-    lines.push('', `Truncated: the answer of ${ports} was cut at the model's output limit (finish_reason "length"); its last, unfinished claim was dropped.`);
+    lines.push('', `Truncated: the answer of ${ports} was cut at the model's output limit (finish_reason "length") or at quorum's answer size cap; its last, unfinished claim was dropped.`);
   }
   lines.push('', `Artifacts: ${runDir}`);
   return `${lines.join('\n')}\n`;

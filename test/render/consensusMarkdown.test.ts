@@ -145,7 +145,7 @@ describe('escapeMarkdown', () => {
 describe('renderConsensusMarkdown: an answer cut at the output limit (issue 11, row 10)', () => {
   it('says which ports were cut and that their last claim was dropped', () => {
     const md = renderConsensusMarkdown(fixture({ truncated: [2, 5] }));
-    expect(md).toContain("**Truncated:** the answer of ports 2, 5 was cut at the model's output limit (finish_reason `length`); its last, unfinished claim was dropped.");
+    expect(md).toContain("**Truncated:** the answer of ports 2, 5 was cut at the model's output limit (finish_reason `length`) or at quorum's answer size cap; its last, unfinished claim was dropped.");
     expect(renderConsensusMarkdown(fixture())).not.toContain('Truncated');
   });
 });

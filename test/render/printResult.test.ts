@@ -21,7 +21,7 @@ const doc = (over: Partial<ConsensusDocument> = {}): ConsensusDocument => ({
 describe('formatResult: an answer cut at the output limit (issue 11, row 10)', () => {
   it('names the cut port in the terminal summary', () => {
     expect(formatResult(doc({ truncated: [2] }), '/tmp/x')).toContain(
-      'Truncated: the answer of port 2 was cut at the model\'s output limit (finish_reason "length"); its last, unfinished claim was dropped.',
+      'Truncated: the answer of port 2 was cut at the model\'s output limit (finish_reason "length") or at quorum\'s answer size cap; its last, unfinished claim was dropped.',
     );
     expect(formatResult(doc(), '/tmp/x')).not.toContain('Truncated');
   });
