@@ -50,12 +50,29 @@ export class BatchLedger {
     return new BatchLedger({ batchId, key: batchKey(identity), identity, startedAt: now.toISOString() }, sink, new Set(), false, false);
   }
 
-  /** Reopens the latest batch of the same command, with the chunks its runs decided. */
-  static async resume(out: string, sink: Sink<BatchLine>, identity: BatchIdentity): Promise<BatchLedger> {
-    const latest = await latestBatch(out, batchKey(identity));
-    if (!latest) {
-      throw new UsageError(`Nothing to resume: no batch in ${join(out, LOG_FILES.batches)} was started with this query, these inputs and options; run it without --resume`);
+  /**
+   * The batch `--resume` would reopen: the one with id `batchId`, or else the latest batch of the
+   * same command. Reads batches.jsonl only.
+   * @throws UsageError when there is none, or `batchId` is unknown or belongs to another command.
+   */
+  static async find(out: string, identity: BatchIdentity, batchId?: string): Promise<{ manifest: BatchManifest; completed: boolean }> {
+    const file = join(out, LOG_FILES.batches);
+    if (batchId !== undefined) {
+      const found = await batchById(out, batchId);
+      if (!found) throw new UsageError(`No batch ${batchId} in ${file}; give a batch id from there, or plain --resume for the latest batch of this command`);
+      if (found.manifest.key !== batchKey(identity)) {
+        throw new UsageError(`Batch ${batchId} was started with another query, other inputs or options; resume it with the same command it was started with`);
+      }
+      return found;
     }
+    const latest = await latestBatch(out, batchKey(identity));
+    if (!latest) throw new UsageError(`Nothing to resume: no batch in ${file} was started with this query, these inputs and options; run it without --resume`);
+    return latest;
+  }
+
+  /** Reopens batch `batchId` (else the latest batch of the same command), with the chunks its runs decided. */
+  static async resume(out: string, sink: Sink<BatchLine>, identity: BatchIdentity, batchId?: string): Promise<BatchLedger> {
+    const latest = await BatchLedger.find(out, identity, batchId);
     const done = new Set<string>();
     await scanLog<Pick<RunLine, 'batchId' | 'chunk'>>(
       join(out, LOG_FILES.runs),
@@ -110,4 +127,17 @@ async function latestBatch(out: string, key: string): Promise<{ manifest: BatchM
     }
   }
   return latest && { manifest: latest, completed: completed.has(latest.batchId) };
+}
+
+/** The batch with this id, and whether it ended with every chunk decided. */
+async function batchById(out: string, batchId: string): Promise<{ manifest: BatchManifest; completed: boolean } | undefined> {
+  const { records } = await readLog<BatchLine>(join(out, LOG_FILES.batches));
+  let manifest: BatchManifest | undefined;
+  let completed = false;
+  for (const line of records) {
+    if (line.batchId !== batchId) continue;
+    if (line.type === 'started') manifest ??= { batchId: line.batchId, key: line.key, identity: line.identity, startedAt: line.startedAt };
+    else if (line.outcome === 'completed') completed = true;
+  }
+  return manifest && { manifest, completed };
 }

@@ -7,7 +7,8 @@ export interface BatchArgs {
   'chunk-tokens'?: string;
   overlap?: string;
   concurrency?: string;
-  resume: boolean;
+  /** Absent: a new batch; '' (plain --resume): the latest batch of this command; else a batch id. */
+  resume?: string;
   panel?: string;
   out: string;
   quorum?: string;
@@ -32,7 +33,7 @@ export function batchCommand(ctx: CliContext): CommandModule<object, BatchArgs> 
         .option('chunk-tokens', { type: 'string', describe: 'Most tokens per chunk (estimated; default 1500)' })
         .option('overlap', { type: 'string', describe: "Tokens of a chunk's end repeated at the next one's start (default 0)" })
         .option('concurrency', { type: 'string', describe: 'Chunks researched at once (default 2)' })
-        .option('resume', { type: 'boolean', default: false, describe: 'Finish the interrupted batch of this same command: decided chunks are skipped, half-done ones redone' })
+        .option('resume', { type: 'string', describe: 'Finish the interrupted batch of this same command (or, with an id, that batch): decided chunks are skipped, half-done ones redone' })
         .option('panel', { type: 'string', describe: 'Panel file (JSON or YAML); default: the built-in eight free models' })
         .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder' })
         .option('quorum', { type: 'string', describe: 'Votes a claim needs with the whole panel answering' })

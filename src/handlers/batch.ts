@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { integerFlag } from '../run/parseOptions.js';
 import { runBatch } from '../run/runBatch.js';
@@ -16,18 +17,20 @@ export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
   const concurrency = integerFlag('--concurrency', args.concurrency, { min: 1 });
   const rpm = integerFlag('--rpm', args.rpm, { min: 1 });
   const modelRpm = integerFlag('--model-rpm', args['model-rpm'], { min: 1 });
+  const inputs = args.inputs.map(String);
+  const resume = resumeArg(args.resume, inputs);
   const setup = await setUpRun(args, ctx);
   const { panel, env, sandbox, rounds, quorum, graceMs } = setup;
   try {
     let progress: BatchProgress | undefined;
     const result = await runBatch({
-      patterns: args.inputs.map(String),
+      patterns: inputs,
       query,
       panel,
       out: args.out,
       env,
       rounds,
-      resume: args.resume,
+      resume,
       runFiles: args['run-files'],
       limiter: limiterFor(panel, { ...(rpm !== undefined && { rpm }), ...(modelRpm !== undefined && { modelRpm }) }),
       signal: ctx.signal,
@@ -39,7 +42,7 @@ export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
       ...(sandbox && { sandbox: true }),
       onStart: ({ batchId, chunks, resumed, alreadyDone, unfinished }) => {
         if (sandbox) ctx.stderr.write('SANDBOX: simulated models; no real model is asked.\n');
-        if (unfinished) ctx.stderr.write(`Note: batch ${unfinished} of this same command did not finish; this starts a new batch (add --resume to finish that one instead).\n`);
+        if (unfinished) ctx.stderr.write(`Note: batch ${unfinished} of this same command did not finish; this starts a new batch (add --resume ${unfinished} to finish that one instead).\n`);
         ctx.stderr.write(`Batch ${batchId}: ${chunks} chunk(s)${resumed ? `, resuming (${alreadyDone} already decided)` : ''}\n`);
         if (!args.json) progress = new BatchProgress(chunks, ctx.stderr);
       },
@@ -50,7 +53,7 @@ export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
       },
     });
     progress?.close();
-    const resumeHint = `quorum ${[...(ctx.argv ?? []).filter((a) => a !== '--resume'), '--resume'].map(shellQuote).join(' ')}`;
+    const resumeHint = `quorum ${[...withoutResume(ctx.argv ?? [], args.resume), '--resume', result.batchId].map(shellQuote).join(' ')}`;
     if (result.outcome === 'interrupted') ctx.stderr.write(`Interrupted: in-flight chunks were cancelled and nothing half-written was kept.\nResume with: ${resumeHint}\n`);
     if (result.outcome === 'stopped') ctx.stderr.write(`Stopped: ${result.message}\nResume with: ${resumeHint}\n`);
     if (result.outcome === 'nothing-to-do') ctx.stderr.write(`${result.message}\n`);
@@ -64,4 +67,37 @@ export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
 
 function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** What a batch id looks like (src/run/runId.ts): `20261126T041409Z-3f9a1c`. */
+const BATCH_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+
+/**
+ * `--resume` takes an optional batch id. Before 0.2 it took none, so `--resume docs/` meant an
+ * input: a value that is no batch id but names an existing path (or looks like a path or glob) is
+ * taken back as one.
+ */
+function resumeArg(value: string | undefined, inputs: string[]): boolean | string {
+  if (value === undefined) return false;
+  if (value === '') return true;
+  if (!BATCH_ID.test(value) && (existsSync(value) || /[/\\*?[{]/.test(value))) {
+    inputs.push(value);
+    return true;
+  }
+  return value;
+}
+
+/** The command line without its `--resume [id]`, for the resume hint (which names the batch). */
+function withoutResume(argv: readonly string[], value: string | undefined): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg.startsWith('--resume=')) continue;
+    if (arg === '--resume') {
+      if (value && BATCH_ID.test(value) && argv[i + 1] === value) i++;
+      continue;
+    }
+    kept.push(arg);
+  }
+  return kept;
 }

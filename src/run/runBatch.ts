@@ -1,11 +1,13 @@
+import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import { type Observable, catchError, map, of } from 'rxjs';
-import { BatchLedger, type BatchIdentity, type BatchOutcome } from '../batch/ledger.js';
+import { type Observable, catchError, map, of, throwError } from 'rxjs';
+import { BatchLedger, batchKey, type BatchIdentity, type BatchOutcome } from '../batch/ledger.js';
+import { BatchLock, batchLockPath, type BatchLockOwner } from '../batch/batchLock.js';
 import { QuotaExhaustedError, type RateLimiter } from '../batch/rateLimiter.js';
 import { type Chunk, chunkFile, SkipFile } from '../batch/chunker.js';
 import { resolveInputs } from '../batch/inputs.js';
 import { defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
-import { UsageError } from '../errors.js';
+import { ArtifactsError, UsageError } from '../errors.js';
 import { EVENT_TYPES, makeEvent, type QuorumEvent } from '../events.js';
 import type { ModelCall } from '../models/call.js';
 import { createOpenAICall } from '../models/openaiCall.js';
@@ -33,7 +35,8 @@ export interface RunBatchOptions {
   overlapTokens?: number;
   /** Chunks researched at once. Default 2. */
   concurrency?: number;
-  resume?: boolean;
+  /** Finish the latest batch of this same command (true) or the batch with this id. */
+  resume?: boolean | string;
   quorum?: number;
   rounds?: Round;
   graceMs?: number;
@@ -69,6 +72,16 @@ type Item = { chunk: Chunk } | { skip: SkipFile; source: string };
  * the chunks with no run line. Per-chunk results are counted, never kept.
  */
 export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
+  const held: { lock?: BatchLock } = {};
+  try {
+    return await runBatchLocked(o, held);
+  } finally {
+    // Released on every way out: completed, interrupted, stopped, an error.
+    await held.lock?.release();
+  }
+}
+
+async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): Promise<RunBatchResult> {
   const started = Date.now();
   const cwd = o.cwd ?? process.cwd();
   if (o.query.trim() === '') throw new UsageError('The query is empty; give one with --query "…"');
@@ -92,18 +105,24 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
   // Before any model is asked: a folder that cannot take the batch fails now, not after every call.
   prepareOutFolder(o.out);
   const identity: BatchIdentity = { query: o.query, files, chunkTokens, overlapTokens, panel: o.panel.members.map(({ port, model }) => ({ port, model })), quorum, rounds };
+  // One batch of a command runs at a time in a folder: the lock is taken before anything is
+  // written or asked, and held until the batch has ended, whatever way it ends.
+  const batchId = o.resume ? (await BatchLedger.find(o.out, identity, typeof o.resume === 'string' ? o.resume : undefined)).manifest.batchId : newRunId();
+  const lock = new BatchLock(batchLockPath(o.out, batchKey(identity)));
+  const holder = await lock.acquire(batchId);
+  if (holder) throw new UsageError(runningMessage(o.out, holder, o.resume ? batchId : undefined));
+  held.lock = lock;
   const sinks = openRunSinks(o.out, o.env, { runFiles: Boolean(o.runFiles) });
   let ledger: BatchLedger;
   let unfinished: string | undefined;
   try {
     // Starting over is allowed, but the user should know that --resume would not redo decided chunks.
     if (!o.resume) unfinished = (await BatchLedger.unfinished(o.out, identity))?.batchId;
-    ledger = o.resume ? await BatchLedger.resume(o.out, sinks.batches, identity) : BatchLedger.create(sinks.batches, newRunId(), identity);
+    ledger = o.resume ? await BatchLedger.resume(o.out, sinks.batches, identity, batchId) : BatchLedger.create(sinks.batches, batchId, identity);
   } catch (error) {
     await sinks.close();
     throw error;
   }
-  const batchId = ledger.manifest.batchId;
   const totals = emptyTotals();
   if (ledger.finished) {
     await sinks.close();
@@ -143,6 +162,9 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
   const runChunk = (chunk: Chunk): Observable<ChunkReport> => {
     const base = { source: chunk.source, index: chunk.index, chunkId: chunk.id };
     if (ledger.isDone(chunk.id)) return of({ ...base, status: 'already-done' as const });
+    // A log that could not be written (a full disk) stops the batch: no model is asked for
+    // answers that could not be kept; the chunks left are resumed once there is space.
+    if (sinks.writer.failed) return throwError(() => new ArtifactsError(`Could not write the run log in ${o.out} (is the disk full?); stopped before asking for more answers`));
     const runId = newRunId();
     const t0 = Date.now();
     return askRun(
@@ -211,9 +233,25 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
   emit(EVENT_TYPES.batchCompleted, { outcome: outcome.outcome, ...totals, wallMs, ...(outcome.message && { message: outcome.message }) });
   span.setAttributes({ 'quorum.batch.outcome': outcome.outcome, 'quorum.batch.consensus': totals.consensus });
   span.end();
-  await sinks.close();
+  try {
+    await sinks.close();
+  } catch (error) {
+    // What was decided before the disk filled is in the log; the rest is resumable.
+    if (!(error instanceof ArtifactsError)) throw error;
+    if (outcome.outcome === 'completed') outcome.outcome = 'stopped';
+    outcome.message = outcome.message ?? error.message;
+  }
   const exitCode = outcome.outcome === 'interrupted' ? 130 : outcome.outcome === 'stopped' || totals.quorumLost + totals.failed > 0 ? 1 : 0;
   return { batchId, totals, wallMs, outcome: outcome.outcome, ...(outcome.message && { message: outcome.message }), exitCode };
+}
+
+/** One line: which batch of this command is running, in which process, and what to do. */
+function runningMessage(out: string, h: BatchLockOwner, resuming: string | undefined): string {
+  const who = `pid ${h.pid}${h.host === hostname() ? '' : ` on ${h.host}`}, since ${h.since}`;
+  const then = `wait for it to end, or stop it (kill -INT ${h.pid})`;
+  if (resuming === h.batchId) return `Batch ${h.batchId} is running (${who}); --resume never attaches to a running batch: ${then} and resume it after`;
+  if (resuming) return `Batch ${h.batchId} of this same command is running into ${out} (${who}); one batch of a command runs at a time: ${then} before resuming batch ${resuming}`;
+  return `Batch ${h.batchId} of this same command is already running into ${out} (${who}); ${then} and finish it with --resume ${h.batchId}`;
 }
 
 function skipReport(item: { skip: SkipFile; source: string }): ChunkReport {
@@ -241,6 +279,6 @@ function count(t: BatchTotals, r: ChunkReport): void {
 
 /** Errors that end the whole batch rather than one chunk: a spent quota must not become a storm of failures. */
 function isFatal(error: unknown): boolean {
-  return error instanceof QuotaExhaustedError;
+  return error instanceof QuotaExhaustedError || error instanceof ArtifactsError;
 }
 
