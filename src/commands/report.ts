@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { ReportTarget } from '../report/generate.js';
+import { writeOutput } from '../sql/output.js';
 import type { CliContext } from './context.js';
 
 interface ReportArgs {
@@ -40,8 +41,9 @@ export function reportCommand(ctx: CliContext): CommandModule<object, ReportArgs
           ...(args.to !== undefined && { to: args.to }),
           signal: ctx.signal,
         });
-        if (result.file === undefined) ctx.stdout.write(result.html);
-        else ctx.stdout.write(`${result.model.banner.status}: report on ${result.model.scope} written to ${result.file}\n`);
+        // A reader that closed the pipe early (--to - | head) ends the output quietly.
+        if (result.file === undefined) await writeOutput(ctx.stdout, result.html);
+        else await writeOutput(ctx.stdout, `${result.model.banner.status}: report on ${result.model.scope} written to ${result.file}\n`);
       } catch (error) {
         if (!(error instanceof ReportInterrupted)) throw error;
         ctx.stderr.write(`${error.message}\n`);

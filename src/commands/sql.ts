@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../errors.js';
 import { listQueries, resolveQuery } from '../sql/catalog.js';
 import { formatResult, SQL_FORMATS, type SqlFormat } from '../sql/format.js';
+import { writeOutput } from '../sql/output.js';
 import type { CliContext } from './context.js';
 
 interface SqlArgs {
@@ -9,6 +10,7 @@ interface SqlArgs {
   out: string;
   format: SqlFormat;
   list: boolean;
+  csvRaw: boolean;
 }
 
 export function sqlCommand(ctx: CliContext): CommandModule<object, SqlArgs> {
@@ -20,6 +22,7 @@ export function sqlCommand(ctx: CliContext): CommandModule<object, SqlArgs> {
         .positional('query', { type: 'string', describe: 'A bundled query name (see --list) or a path to your own .sql file' })
         .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder to read' })
         .option('format', { type: 'string', default: 'table', describe: `Output format: ${SQL_FORMATS.join(', ')}` })
+        .option('csv-raw', { type: 'boolean', default: false, describe: "--format csv: write text as it is, without the ' that keeps a spreadsheet from running =, +, -, @ cells as formulas" })
         .option('list', { type: 'boolean', default: false, describe: 'List the bundled queries and what each answers' })
         .example('quorum sql --list', 'the bundled queries')
         .example('quorum sql model_latency', 'p50/p95 latency per model')
@@ -38,7 +41,8 @@ export function sqlCommand(ctx: CliContext): CommandModule<object, SqlArgs> {
           ],
           rows: queries.map((q) => [q.name, q.description]),
         };
-        ctx.stdout.write(args.format === 'table' ? listText(queries) : formatResult(result, args.format));
+        // A reader that closed the pipe early (| head) ends the output quietly.
+        await writeOutput(ctx.stdout, args.format === 'table' ? listText(queries) : formatResult(result, args.format, { csvRaw: args.csvRaw }));
         return;
       }
       if (args.query === undefined || args.query.trim() === '') {
@@ -50,9 +54,11 @@ export function sqlCommand(ctx: CliContext): CommandModule<object, SqlArgs> {
       const db = await ArtifactsDb.open(args.out);
       const onAbort = () => db.interrupt();
       ctx.signal.addEventListener('abort', onAbort);
+      // A Ctrl-C while DuckDB was starting came before the listener.
+      if (ctx.signal.aborted) db.interrupt();
       try {
         const result = await db.query(source.sql, source.bundled ? source.name : args.query);
-        ctx.stdout.write(formatResult(result, args.format));
+        await writeOutput(ctx.stdout, formatResult(result, args.format, { csvRaw: args.csvRaw }));
       } catch (error) {
         if (!ctx.signal.aborted) throw error;
         ctx.stderr.write('Interrupted: the query was cancelled.\n');

@@ -1,3 +1,4 @@
+import { UsageError } from '../errors.js';
 import { integerFlag } from '../run/parseOptions.js';
 import { defaultScenario } from '../sandbox/defaultScenario.js';
 import { loadScenario } from '../sandbox/scenario.js';
@@ -8,8 +9,11 @@ import type { SandboxArgs } from '../commands/sandbox.js';
 /** `quorum sandbox`: loaded by src/commands/sandbox.ts when the command runs. */
 export async function handler(args: SandboxArgs, ctx: CliContext): Promise<void> {
   const port = integerFlag('--port', args.port, { min: 0 }) ?? 0;
+  if (port > 65535) throw new UsageError(`--port ${port} is out of range: a TCP port is 0–65535 (0, or no --port, picks a free one)`);
   const scenario = args.scenario ? await loadScenario(args.scenario) : defaultScenario();
-  const server = await startSandboxServer({ scenario, port });
+  const server = await startSandboxServer({ scenario, port }).catch((error: unknown) => {
+    throw listenError(error, port);
+  });
   ctx.stdout.write(
     [
       `SANDBOX: ${scenario.models.length} simulated models (not real ones) at ${server.baseURL}`,
@@ -27,4 +31,13 @@ export async function handler(args: SandboxArgs, ctx: CliContext): Promise<void>
   });
   await server.close();
   ctx.exitCode = 130;
+}
+
+/** Why the sandbox could not listen, as one line; an unexpected error stays as it is (a bug). */
+function listenError(error: unknown, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') return new UsageError(`Port ${port} on 127.0.0.1 is in use; give another --port, or none for a free one`);
+  if (code === 'EACCES') return new UsageError(`Port ${port} on 127.0.0.1 is not allowed for this user (ports below 1024 need privileges); give another --port, or none for a free one`);
+  if (code === 'EADDRNOTAVAIL') return new UsageError(`Cannot listen on 127.0.0.1:${port}: the address is not available`);
+  return error;
 }

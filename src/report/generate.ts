@@ -54,6 +54,8 @@ export async function generateReport(o: ReportOptions): Promise<ReportResult> {
   const db = await ArtifactsDb.open(out);
   const onAbort = () => db.interrupt();
   o.signal?.addEventListener('abort', onAbort);
+  // A Ctrl-C while DuckDB was starting came before the listener.
+  if (o.signal?.aborted) db.interrupt();
   try {
     const target = await resolveTarget(db, out, o.target);
     const meta = { generatedAt: formatNow((o.now ?? (() => new Date()))()), artifacts: out, version: packageVersion() };
@@ -80,11 +82,14 @@ export async function generateReport(o: ReportOptions): Promise<ReportResult> {
     const svgs = new Map<string, RenderedFigure>();
     for (const figure of model.sections.flatMap((s) => s.figures)) {
       if (!figure.spec) continue;
+      // Charts render in JavaScript, which DuckDB's interrupt does not reach.
+      if (o.signal?.aborted) throw new ReportInterrupted();
       const chart = await renderSvg(figure.spec);
       warnings.push(...chart.warnings.map((w) => `${figure.id}: ${w}`));
       svgs.set(figure.id, chart);
     }
     const html = renderPage(model, svgs);
+    if (o.signal?.aborted) throw new ReportInterrupted();
     if (o.to === '-') return { html, model, scope, warnings };
     const file = resolve(o.to ?? join(out, 'reports', `${defaultName(target)}.html`));
     await writeFileAtomic(file, html);

@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBExtractedStatements } from '@duckdb/node-api';
 import { UsageError } from '../errors.js';
 import { legacyFolderMessage } from '../runlog/legacy.js';
@@ -56,8 +56,11 @@ const SOURCE_FILES: Record<string, string> = {
 /**
  * A read-only DuckDB session over one artifacts folder: an in-memory database (nothing is
  * attached, so no query can write to the artifacts), with views.sql's views and DuckDB's
- * configuration locked. Every statement given to `query` passes `precheck` and `judgeStatement`
- * (src/sql/readOnly.ts) before it runs.
+ * configuration locked. DuckDB reads files only inside the artifacts folder and the session's
+ * own scratch folder (`allowed_directories` with `enable_external_access = false`): a query
+ * naming any other file (`read_text('/etc/passwd')`, `glob('/root/*')`, a `..` path, a symlink
+ * in the folder that points out of it) fails with a one-line UsageError. Every statement given
+ * to `query` passes `precheck` and `judgeStatement` (src/sql/readOnly.ts) before it runs.
  *
  * Every view reads one JSONL log of the folder (never the per-run files under runs/, which are
  * views of the logs). Views are created when a query first names them (or a view that reads
@@ -66,6 +69,7 @@ const SOURCE_FILES: Record<string, string> = {
  */
 export class ArtifactsDb {
   private closed = false;
+  private interrupted = false;
   private readonly created = new Set<string>();
   private readonly checked = new Set<string>();
   private readonly empty = new Set<string>();
@@ -77,6 +81,8 @@ export class ArtifactsDb {
     private readonly scratch: string,
     /** The artifacts folder, absolute. */
     readonly artifacts: string,
+    /** The artifacts folder with symlinks resolved: what the views read. */
+    private readonly realArtifacts: string,
     private readonly setup: string[],
     private readonly views: ViewDef[],
   ) {}
@@ -95,8 +101,10 @@ export class ArtifactsDb {
     const text = viewsSql(options.queriesDir ?? QUERIES_DIR);
     const { setup, views } = parseViews(options.columns === 'auto' ? autoDetectViews(text) : text);
 
-    const scratch = mkdtempSync(join(tmpdir(), 'quorum-sql-'));
+    // Real paths: DuckDB resolves symlinks before it checks a file against allowed_directories.
+    const scratch = realpathSync(mkdtempSync(join(tmpdir(), 'quorum-sql-')));
     writeFileSync(join(scratch, 'empty.json'), '');
+    const realArtifacts = realpathSync(artifacts);
     let instance: DuckDBInstance | undefined;
     try {
       instance = await DuckDBInstance.create(':memory:', {
@@ -108,9 +116,14 @@ export class ArtifactsDb {
         ...(options.threads !== undefined && { threads: String(options.threads) }),
       });
       const connection = await instance.connect();
+      // Files outside the artifacts folder and the scratch folder (which holds the spill folder,
+      // and DuckDB adds temp_directory itself) cannot be read, globbed or attached; this also
+      // turns off network access and extension loading.
+      await connection.run(`SET allowed_directories = [${[realArtifacts, scratch].map((d) => sqlString(withSlash(d))).join(', ')}]`);
+      await connection.run('SET enable_external_access = false');
       // From here on no statement can change a setting (profiling output, log paths, spill folder…).
       await connection.run('SET lock_configuration = true');
-      return new ArtifactsDb(instance, connection, scratch, artifacts, setup, views);
+      return new ArtifactsDb(instance, connection, scratch, artifacts, realArtifacts, setup, views);
     } catch (error) {
       instance?.closeSync();
       rmSync(scratch, { recursive: true, force: true });
@@ -133,10 +146,12 @@ export class ArtifactsDb {
     if (this.closed) throw new Error('ArtifactsDb is closed');
     const statements = splitStatements(sql);
     if (statements.length === 0) throw new UsageError(`${source}: no SQL statement found`);
+    if (this.interrupted) throw new UsageError(`${source}: Interrupted`);
     await this.prepareViews(sql);
     let last: SqlResult = { columns: [], rows: [] };
     for (const [i, text] of statements.entries()) {
       const where = statements.length > 1 ? `${source}, statement ${i + 1}` : source;
+      if (this.interrupted) throw new UsageError(`${where}: Interrupted`);
       // The text check comes before DuckDB parses anything (parsing IMPORT DATABASE already
       // reads files); a word that starts no statement goes to the parser for its syntax error.
       const first = precheck(text);
@@ -144,13 +159,13 @@ export class ArtifactsDb {
       if (!first.ok) throw refused(where, first.what);
       const extracted = await this.extractOne(text, where);
       const prepared = await extracted.prepare(0).catch((e: unknown) => {
-        throw new UsageError(`${where}: ${oneLine(e)}`);
+        throw this.failed(where, e);
       });
       try {
         const verdict = await judgeStatement(prepared.statementType, text, (inner) => this.typeOf(inner, where));
         if (!verdict.ok) throw refused(where, verdict.what);
         const result = await prepared.run().catch((e: unknown) => {
-          throw new UsageError(`${where}: ${oneLine(e)}`);
+          throw this.failed(where, e);
         });
         last = readResult(result);
       } finally {
@@ -160,8 +175,12 @@ export class ArtifactsDb {
     return last;
   }
 
-  /** Stops the running statement (Ctrl-C); it then fails with DuckDB's "Interrupted". */
+  /**
+   * Stops the running statement (Ctrl-C); it then fails with DuckDB's "Interrupted", and so does
+   * every later `query` of this session, so a caller between two statements stops too.
+   */
   interrupt(): void {
+    this.interrupted = true;
     if (!this.closed) this.connection.interrupt();
   }
 
@@ -189,7 +208,7 @@ export class ArtifactsDb {
     const sources = new Set(todo.flatMap((v) => [...v.sources]).filter((s) => !this.checked.has(s)));
     this.checkSources(sources);
     try {
-      await this.connection.run(`SET VARIABLE artifacts = ${sqlString(this.artifacts)}`);
+      await this.connection.run(`SET VARIABLE artifacts = ${sqlString(this.realArtifacts)}`);
       await this.connection.run(`SET VARIABLE empty_file = ${sqlString(join(this.scratch, 'empty.json'))}`);
       await this.connection.run(`SET VARIABLE empty_sources = [${[...this.empty].map(sqlString).join(', ')}]::VARCHAR[]`);
       for (const statement of this.setup) await this.connection.run(statement);
@@ -198,7 +217,8 @@ export class ArtifactsDb {
         this.created.add(v.name);
       }
     } catch (error) {
-      throw new UsageError(`Could not set up the views over ${this.artifacts}: ${oneLine(error)}`);
+      const denied = this.deniedFile(error);
+      throw new UsageError(`Could not set up the views over ${this.artifacts}: ${denied ?? oneLine(error)}`);
     }
   }
 
@@ -210,10 +230,24 @@ export class ArtifactsDb {
     }
   }
 
+  /** A DuckDB error as one line; a file outside the allowed folders gets quorum's own words. */
+  private failed(where: string, error: unknown): UsageError {
+    return new UsageError(`${where}: ${this.deniedFile(error) ?? oneLine(error)}`);
+  }
+
+  /** For DuckDB's refusal of a file outside the allowed folders, why, in quorum's words. */
+  private deniedFile(error: unknown): string | undefined {
+    const denied = /^Permission Error: Cannot access (?:file|directory) "(.*)" - file system operations are disabled by configuration/.exec(oneLine(error));
+    if (!denied) return undefined;
+    const file = denied[1]!;
+    const inside = !file.split(/[\\/]/).includes('..') && [this.artifacts, this.realArtifacts].some((d) => file.startsWith(withSlash(d)));
+    return `refused reading ${file}: quorum sql reads only files inside the artifacts folder ${this.artifacts}${inside ? ' (this one is a symlink that points out of it)' : ''}`;
+  }
+
   /** Parses exactly one statement: the splitter and DuckDB must agree, or nothing runs. */
   private async extractOne(text: string, where: string): Promise<DuckDBExtractedStatements> {
     const extracted = await this.connection.extractStatements(text).catch((e: unknown) => {
-      throw new UsageError(`${where}: ${oneLine(e)}`);
+      throw this.failed(where, e);
     });
     if (extracted.count !== 1) throw new UsageError(`${where}: could not tell the statements apart; end each statement with ";"`);
     return extracted;
@@ -222,7 +256,7 @@ export class ArtifactsDb {
   /** The type of a statement that already passed `precheck` (the one inside an EXPLAIN). */
   private async typeOf(text: string, where: string): Promise<number> {
     const prepared = await (await this.extractOne(text, where)).prepare(0).catch((e: unknown) => {
-      throw new UsageError(`${where}: ${oneLine(e)}`);
+      throw this.failed(where, e);
     });
     try {
       return prepared.statementType;
@@ -272,6 +306,10 @@ export function autoDetectViews(views: string): string {
 export function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split(/\n\s*\nLINE \d+:/)[0]!.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+function withSlash(dir: string): string {
+  return dir.endsWith(sep) ? dir : `${dir}${sep}`;
 }
 
 function sqlString(text: string): string {

