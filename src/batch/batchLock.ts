@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { link, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { moveStaleLockAside, pidAlive } from '../runlog/folderLock.js';
 
 /** What a batch lock file holds: who runs the batch, where, since when. */
 export interface BatchLockOwner {
@@ -65,7 +66,7 @@ export class BatchLock {
         const owner = parseOwner(seen);
         if (owner && !isStale(owner)) return owner;
         if (attempt >= 20) throw new Error(`Could not take the batch lock ${this.path}: a dead owner's lock keeps coming back`);
-        await breakStale(this.path, seen);
+        await moveStaleLockAside(this.path, seen);
       }
     } finally {
       await unlink(key).catch(() => undefined);
@@ -99,7 +100,7 @@ export class BatchLock {
     for (const name of await readdir(dirname(this.path)).catch(() => [] as string[])) {
       if (!name.startsWith(prefix) || !/\.(key|stale)$/.test(name)) continue;
       const pid = Number.parseInt(name.slice(prefix.length), 10);
-      if (Number.isSafeInteger(pid) && pid > 0 && !alive(pid)) await unlink(join(dirname(this.path), name)).catch(() => undefined);
+      if (Number.isSafeInteger(pid) && pid > 0 && !pidAlive(pid)) await unlink(join(dirname(this.path), name)).catch(() => undefined);
     }
   }
 }
@@ -116,32 +117,9 @@ function parseOwner(text: string): BatchLockOwner | undefined {
 /** Dead on this host, or its pid now belongs to a process started later. Another host's lock is never stale. */
 function isStale(owner: BatchLockOwner): boolean {
   if (owner.host !== hostname()) return false;
-  if (!alive(owner.pid)) return true;
+  if (!pidAlive(owner.pid)) return true;
   const start = owner.pidStart && processStart(owner.pid);
   return Boolean(start && start !== owner.pidStart);
-}
-
-/** Moves a stale lock aside; if a live batch re-took it in between, puts that one back. */
-async function breakStale(path: string, seen: string): Promise<void> {
-  const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.stale`;
-  try {
-    await rename(path, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  const moved = await readFile(aside, 'utf8').catch(() => seen);
-  if (moved !== seen) await link(aside, path).catch(() => undefined);
-  await unlink(aside).catch(() => undefined);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Field 22 of /proc/<pid>/stat (start time since boot); undefined off Linux. */

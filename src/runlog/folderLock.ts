@@ -70,7 +70,7 @@ export class FolderLock {
     for (const name of await readdir(dirname(this.path)).catch(() => [] as string[])) {
       if (!name.startsWith(prefix) || !/\.(key|stale)$/.test(name)) continue;
       const pid = Number.parseInt(name.slice(prefix.length), 10);
-      if (Number.isSafeInteger(pid) && pid > 0 && !alive(pid)) await unlink(join(dirname(this.path), name)).catch(() => undefined);
+      if (Number.isSafeInteger(pid) && pid > 0 && !pidAlive(pid)) await unlink(join(dirname(this.path), name)).catch(() => undefined);
     }
   }
 
@@ -92,25 +92,33 @@ export class FolderLock {
       throw error;
     }
     const pid = Number.parseInt(text, 10);
-    return { text, stale: Date.now() - ctimeMs > STALE_AFTER_MS || !Number.isSafeInteger(pid) || pid <= 0 || !alive(pid) };
+    return { text, stale: Date.now() - ctimeMs > STALE_AFTER_MS || !Number.isSafeInteger(pid) || pid <= 0 || !pidAlive(pid) };
   }
 
-  /** Moves a dead owner's lock aside; if a live writer re-took it in between, puts that one back. */
   async #breakStale(seen: string): Promise<void> {
-    const aside = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.stale`;
-    try {
-      await rename(this.path, aside);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
-    const moved = await readFile(aside, 'utf8').catch(() => seen);
-    if (moved !== seen) await link(aside, this.path).catch(() => undefined);
-    await unlink(aside).catch(() => undefined);
+    await moveStaleLockAside(this.path, seen);
   }
 }
 
-function alive(pid: number): boolean {
+/**
+ * Moves a lock whose owner is dead aside (`seen` is what it held when judged stale); if a live
+ * owner re-took it in between, puts that one back. Shared with the batch lock.
+ */
+export async function moveStaleLockAside(path: string, seen: string): Promise<void> {
+  const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.stale`;
+  try {
+    await rename(path, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const moved = await readFile(aside, 'utf8').catch(() => seen);
+  if (moved !== seen) await link(aside, path).catch(() => undefined);
+  await unlink(aside).catch(() => undefined);
+}
+
+/** True while a process with this pid exists on this host (EPERM: it exists, as another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
