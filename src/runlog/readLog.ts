@@ -1,8 +1,6 @@
-import { createReadStream, existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { type AnswerLine, LOG_FILES, type RunLine } from './lines.js';
+import { logLines, wholeLinesEnd } from './logLines.js';
 
 export interface LogRead<T> {
   /** Every whole line that parsed to a JSON object (and passed the filter), in file order. */
@@ -40,10 +38,8 @@ export async function scanLog<T = unknown>(path: string, each: (record: T) => vo
   const end = await wholeLinesEnd(path);
   if (end === undefined) return result;
   result.tornTail = end.torn;
-  if (end.bytes === 0) return result;
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8', start: 0, end: end.bytes - 1 }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line === '' || (options.contains !== undefined && !line.includes(options.contains))) continue;
+  for await (const line of logLines(path, end)) {
+    if (options.contains !== undefined && !line.includes(options.contains)) continue;
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -55,26 +51,6 @@ export async function scanLog<T = unknown>(path: string, each: (record: T) => vo
     else result.skipped++;
   }
   return result;
-}
-
-/** Bytes up to and including the last newline, and whether anything follows it; undefined when there is no file. */
-export async function wholeLinesEnd(path: string): Promise<{ bytes: number; torn: boolean } | undefined> {
-  if (!existsSync(path)) return undefined;
-  const fh = await open(path, 'r');
-  try {
-    const { size } = await fh.stat();
-    const buf = Buffer.alloc(64 * 1024);
-    for (let pos = size; pos > 0; ) {
-      const from = Math.max(0, pos - buf.length);
-      const { bytesRead } = await fh.read(buf, 0, pos - from, from);
-      const nl = buf.subarray(0, bytesRead).lastIndexOf(0x0a);
-      if (nl !== -1) return { bytes: from + nl + 1, torn: from + nl + 1 < size };
-      pos = from;
-    }
-    return { bytes: 0, torn: size > 0 };
-  } finally {
-    await fh.close();
-  }
 }
 
 /** The run line of `runId` (the last one, should a run ever be committed twice), or undefined. */

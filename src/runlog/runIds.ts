@@ -1,8 +1,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LOG_FILES, type RunLine } from './lines.js';
-import { logLines, stringField } from './logLines.js';
-import { wholeLinesEnd } from './readLog.js';
+import { logLines, stringField, wholeLinesEnd } from './logLines.js';
 
 /** Run ids the record knows, for "did you mean" messages: read by a text test, no line parsed. */
 export interface KnownRunIds {
