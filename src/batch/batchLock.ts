@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { link, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { moveStaleLockAside, pidAlive } from '../runlog/folderLock.js';
+import { join } from 'node:path';
+import { moveStaleLockAside, pidAlive, sweepDeadLockFiles } from '../runlog/folderLock.js';
 
 /** What a batch lock file holds: who runs the batch, where, since when. */
 export interface BatchLockOwner {
@@ -45,7 +45,7 @@ export class BatchLock {
     const pidStart = processStart(process.pid);
     const me: BatchLockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), batchId, ...(pidStart && { pidStart }) };
     const text = `${JSON.stringify(me)}\n`;
-    await this.#sweepDeadKeys();
+    await sweepDeadLockFiles(this.path);
     const key = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.key`;
     await writeFile(key, text, { flag: 'wx' });
     try {
@@ -94,15 +94,7 @@ export class BatchLock {
     this.#held = undefined;
   }
 
-  /** Key and aside files of processes killed in the instant they existed. */
-  async #sweepDeadKeys(): Promise<void> {
-    const prefix = `${basename(this.path)}.`;
-    for (const name of await readdir(dirname(this.path)).catch(() => [] as string[])) {
-      if (!name.startsWith(prefix) || !/\.(key|stale)$/.test(name)) continue;
-      const pid = Number.parseInt(name.slice(prefix.length), 10);
-      if (Number.isSafeInteger(pid) && pid > 0 && !pidAlive(pid)) await unlink(join(dirname(this.path), name)).catch(() => undefined);
-    }
-  }
+
 }
 
 function parseOwner(text: string): BatchLockOwner | undefined {

@@ -61,17 +61,7 @@ export class FolderLock {
     await mkdir(dirname(this.path), { recursive: true });
     await writeFile(this.#key, this.#token, { flag: 'wx' });
     this.#keyMade = true;
-    await this.#sweepDeadKeys();
-  }
-
-  /** Key files of writers that were killed before they could remove theirs. */
-  async #sweepDeadKeys(): Promise<void> {
-    const prefix = `${basename(this.path)}.`;
-    for (const name of await readdir(dirname(this.path)).catch(() => [] as string[])) {
-      if (!name.startsWith(prefix) || !/\.(key|stale)$/.test(name)) continue;
-      const pid = Number.parseInt(name.slice(prefix.length), 10);
-      if (Number.isSafeInteger(pid) && pid > 0 && !pidAlive(pid)) await unlink(join(dirname(this.path), name)).catch(() => undefined);
-    }
+    await sweepDeadLockFiles(this.path);
   }
 
   async release(): Promise<void> {
@@ -115,6 +105,16 @@ export async function moveStaleLockAside(path: string, seen: string): Promise<vo
   const moved = await readFile(aside, 'utf8').catch(() => seen);
   if (moved !== seen) await link(aside, path).catch(() => undefined);
   await unlink(aside).catch(() => undefined);
+}
+
+/** Key and aside files (`<lock>.<pid>.….key|stale`) of processes killed before they could remove theirs. */
+export async function sweepDeadLockFiles(lockPath: string): Promise<void> {
+  const prefix = `${basename(lockPath)}.`;
+  for (const name of await readdir(dirname(lockPath)).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix) || !/\.(key|stale)$/.test(name)) continue;
+    const pid = Number.parseInt(name.slice(prefix.length), 10);
+    if (Number.isSafeInteger(pid) && pid > 0 && !pidAlive(pid)) await unlink(join(dirname(lockPath), name)).catch(() => undefined);
+  }
 }
 
 /** True while a process with this pid exists on this host (EPERM: it exists, as another user). */
