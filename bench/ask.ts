@@ -36,6 +36,7 @@ import type { ConsensusDocument } from '../src/types.js';
 import {
   type BenchContext,
   type BenchReport,
+  binPath,
   cliPath,
   machineInfo,
   machineLine,
@@ -49,19 +50,6 @@ import {
   timedNode,
 } from './harness.js';
 
-/**
- * The `quorum` binary as package.json's `bin` names it (the esbuild bundle, dist/bin/cli.js),
- * which is what users run; dist/cli.js (tsc's output, unbundled) when there is no such entry.
- * As bench/batch.ts resolves it.
- */
-const binPath = (() => {
-  try {
-    const bin = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin?: Record<string, string> }).bin?.quorum;
-    return bin ? resolve(repoRoot, bin) : cliPath;
-  } catch {
-    return cliPath;
-  }
-})();
 const binName = relative(repoRoot, binPath);
 const cliName = relative(repoRoot, cliPath);
 /** The unbundled `--version` is timed as a comparison row when the bin is another file. */

@@ -58,6 +58,7 @@ import { type ProfileSummary, summariseProfile } from './batchProfile.js';
 import {
   type BenchContext,
   type BenchReport,
+  binPath,
   cliPath,
   machineInfo,
   machineLine,
@@ -69,19 +70,6 @@ import {
   writeSection,
 } from './harness.js';
 
-/**
- * The \`quorum\` binary as package.json's \`bin\` names it (an esbuild bundle, dist/bin/cli.js),
- * which is what users run; dist/cli.js (tsc's output, unbundled) when there is no such entry.
- * \`--version\` is timed for both.
- */
-const binPath = (() => {
-  try {
-    const bin = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin?: Record<string, string> }).bin?.quorum;
-    return bin ? resolve(repoRoot, bin) : cliPath;
-  } catch {
-    return cliPath;
-  }
-})();
 const binName = relative(repoRoot, binPath);
 const envNum = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const THROUGHPUT_CHUNKS = envNum('QUORUM_BENCH_BATCH_CHUNKS', 2000);

@@ -18,6 +18,19 @@ export const benchmarksPath = resolve(repoRoot, 'BENCHMARKS.md');
 /** The built CLI (`npm run bench` builds first). */
 export const cliPath = resolve(repoRoot, 'dist', 'cli.js');
 
+/**
+ * The `quorum` binary as package.json's `bin` names it (the esbuild bundle, dist/bin/cli.js),
+ * which is what users run; `cliPath` (tsc's output, unbundled) when there is no such entry.
+ */
+export const binPath = (() => {
+  try {
+    const bin = (JSON.parse(readFileSync(resolve(repoRoot, 'package.json'), 'utf8')) as { bin?: Record<string, string> }).bin?.quorum;
+    return bin ? resolve(repoRoot, bin) : cliPath;
+  } catch {
+    return cliPath;
+  }
+})();
+
 export interface BenchContext {
   repoRoot: string;
   /** Prints one progress line to stdout. */
