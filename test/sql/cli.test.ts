@@ -6,7 +6,7 @@ import { listQueries } from '../../src/sql/catalog.js';
 import { spawnCli, tempDir } from '../helpers/cli.js';
 import { oneRun } from './fixture.js';
 import { legacyFolder, runLine, writeLogs } from './logs.js';
-import { runSql } from './runSql.js';
+import { oneErrorLine, runSql, sqlFile } from './runSql.js';
 
 let out: string;
 const env = {};
@@ -43,19 +43,6 @@ function fingerprint(dir: string): string {
   };
   walk(dir);
   return h.digest('hex');
-}
-
-function sqlFile(text: string): string {
-  const path = join(tempDir('quorum-sql-q-'), 'query.sql');
-  writeFileSync(path, text);
-  return path;
-}
-
-function oneErrorLine(stderr: string): string {
-  expect(stderr.endsWith('\n')).toBe(true);
-  expect(stderr.trimEnd().split('\n')).toHaveLength(1);
-  expect(stderr).toMatch(/^Error: /);
-  return stderr.trim();
 }
 
 describe('quorum sql --list', () => {

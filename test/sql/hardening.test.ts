@@ -12,19 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, spawnCli, tempDir } from '../helpers/cli.js';
 import { twoRunFolder } from './logs.js';
-
-function sqlFile(text: string): string {
-  const path = join(tempDir('quorum-sql-hard-q-'), 'query.sql');
-  writeFileSync(path, text);
-  return path;
-}
-
-function oneErrorLine(stderr: string): string {
-  expect(stderr.endsWith('\n')).toBe(true);
-  expect(stderr.trimEnd().split('\n')).toHaveLength(1);
-  expect(stderr).toMatch(/^Error: /);
-  return stderr.trim();
-}
+import { oneErrorLine, sqlFile } from './runSql.js';
 
 /** A file outside every artifacts folder, with a marker that must never reach the output. */
 function secretFile(): string {
