@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArtifactsError, UsageError } from '../errors.js';
+import { legacyFolderMessage } from '../runlog/legacy.js';
 import { fileKind } from './fileKind.js';
 
 /**
  * Makes sure the artifacts folder `--out` can take a run, before the run makes its first model
- * call: created when missing, then proven writable by creating and removing a small probe file
+ * call: not a 0.1 folder awaiting `quorum migrate`, created when missing, then proven writable by creating and removing a small probe file
  * in it (permission bits alone say nothing for root, ACLs, read-only mounts). The run log writes
  * lazily, on its first commit, so without this a read-only folder or a file given as `--out`
  * was found only after every model had been asked.
@@ -15,6 +16,9 @@ import { fileKind } from './fileKind.js';
  *   when the folder is full, so that no model is asked for answers that could not be kept.
  */
 export function prepareOutFolder(out: string): void {
+  // A 0.1 folder takes no run until it is migrated: its record would be split in two layouts.
+  const legacy = legacyFolderMessage(out);
+  if (legacy) throw new UsageError(legacy);
   let stat;
   try {
     stat = statSync(out);

@@ -10,7 +10,6 @@ import type { RetryBackoffOptions } from '../operators/retryBackoff.js';
 import type { ConsensusDocument, ModelRequest, Panel } from '../types.js';
 import { type LiveHooks, RunRecorder } from './recorder.js';
 import { newRunId } from './runId.js';
-import { legacyFolderMessage } from '../runlog/legacy.js';
 import { prepareOutFolder } from './outFolder.js';
 import { openRunSinks, type RunSinks } from './runSinks.js';
 
@@ -127,8 +126,6 @@ export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
   const n = o.panel.members.length;
   validateQuorum(o.quorum ?? o.panel.quorum ?? defaultQuorum(n), n);
   if (o.request.query.trim() === '') throw new UsageError('The query is empty; ask a question, e.g. quorum ask "What does RFC 9110 say about caching?"');
-  const legacy = legacyFolderMessage(o.out);
-  if (legacy) throw new UsageError(legacy);
   // Before any model is asked: a folder that cannot take the run fails now, not after every call.
   prepareOutFolder(o.out);
   const runId = o.runId ?? newRunId();

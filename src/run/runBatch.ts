@@ -19,7 +19,6 @@ import { markSpanFailed, startChild, traceparentOf } from '../tracing/tracing.js
 import type { Panel } from '../types.js';
 import { askRun } from './runAsk.js';
 import { newRunId } from './runId.js';
-import { legacyFolderMessage } from '../runlog/legacy.js';
 import { prepareOutFolder } from './outFolder.js';
 import { openRunSinks } from './runSinks.js';
 
@@ -100,8 +99,6 @@ async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): P
     throw error;
   }
 
-  const legacy = legacyFolderMessage(o.out);
-  if (legacy) throw new UsageError(legacy);
   // Before any model is asked: a folder that cannot take the batch fails now, not after every call.
   prepareOutFolder(o.out);
   const identity: BatchIdentity = { query: o.query, files, chunkTokens, overlapTokens, panel: o.panel.members.map(({ port, model }) => ({ port, model })), quorum, rounds };

@@ -14,7 +14,6 @@ import { folderEvents } from '../watch/folderEvents.js';
 import { hashFile, WatchState } from '../watch/watchState.js';
 import { askRun } from './runAsk.js';
 import { newRunId } from './runId.js';
-import { legacyFolderMessage } from '../runlog/legacy.js';
 import { prepareOutFolder } from './outFolder.js';
 import { openRunSinks } from './runSinks.js';
 
@@ -63,8 +62,6 @@ export async function runWatch(o: RunWatchOptions): Promise<{ exitCode: 130 }> {
   const n = o.panel.members.length;
   const quorum = validateQuorum(o.quorum ?? o.panel.quorum ?? defaultQuorum(n), n);
   const dir = resolve(o.dir);
-  const legacy = legacyFolderMessage(o.out);
-  if (legacy) throw new UsageError(legacy);
   // Before any model is asked: a folder that cannot take the runs fails now, not after the first file.
   prepareOutFolder(o.out);
   const state = WatchState.for(o.out, dir);
