@@ -58,7 +58,6 @@ interface Log {
   name: LogName;
   path: string;
   pending: string[];
-  pendingBytes: number;
   fd?: number;
   /** Size after our last commit: when unchanged, nobody else wrote and the tail is ours and whole. */
   knownEnd?: number;
@@ -101,10 +100,9 @@ export class LogWriter {
   #timer: NodeJS.Timeout | undefined;
   #cycle: Promise<void> | undefined;
   #waiters: { upTo: number; resolve: () => void }[] = [];
-  #errors: Error[] = [];
+  #firstError: Error | undefined;
   #errorCount = 0;
   #closing: Promise<void> | undefined;
-  #committed = 0;
   #everFailed = false;
 
   private constructor(readonly dir: string, options: LogWriterOptions) {
@@ -118,11 +116,6 @@ export class LogWriter {
   /** A writer for the artifacts folder `dir` (created on the first commit). Opens no file yet. */
   static open(dir: string, options: LogWriterOptions = {}): LogWriter {
     return new LogWriter(dir, options);
-  }
-
-  /** Lines committed so far (for tests and benchmarks). */
-  get linesCommitted(): number {
-    return this.#committed;
   }
 
   sink<T>(name: LogName): LogSink<T> {
@@ -144,7 +137,6 @@ export class LogWriter {
     const log = this.#log(name);
     log.pending.push(line);
     const bytes = line.length + 1;
-    log.pendingBytes += bytes;
     this.#pendingBytes += bytes;
     this.#pendingLines++;
     this.#accepted++;
@@ -207,7 +199,7 @@ export class LogWriter {
   #log(name: LogName): Log {
     let log = this.#logs.get(name);
     if (!log) {
-      log = { name, path: join(this.dir, LOG_FILES[name]), pending: [], pendingBytes: 0, dirty: false };
+      log = { name, path: join(this.dir, LOG_FILES[name]), pending: [], dirty: false };
       this.#logs.set(name, log);
     }
     return log;
@@ -233,7 +225,6 @@ export class LogWriter {
         if (!log || log.pending.length === 0) continue;
         batch.push({ log, lines: log.pending });
         log.pending = [];
-        log.pendingBytes = 0;
       }
       const count = this.#pendingLines;
       this.#pendingLines = 0;
@@ -250,7 +241,6 @@ export class LogWriter {
             }
             try {
               await this.#commitLog(log, Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
-              this.#committed += lines.length;
             } catch (error) {
               this.#fail(new Error(`Could not append ${lines.length} line(s) to ${log.path}: ${(error as Error).message}`, { cause: error }));
             }
@@ -324,15 +314,15 @@ export class LogWriter {
   #fail(error: unknown): void {
     this.#everFailed = true;
     this.#errorCount++;
-    if (this.#errors.length === 0) this.#errors.push(error instanceof Error ? error : new Error(String(error)));
+    this.#firstError ??= error instanceof Error ? error : new Error(String(error));
   }
 
   /** Reports kept failures once: a caller that handled them should not see them again. */
   #throwKept(): void {
-    const first = this.#errors[0];
+    const first = this.#firstError;
     if (!first) return;
     const count = this.#errorCount;
-    this.#errors = [];
+    this.#firstError = undefined;
     this.#errorCount = 0;
     throw count === 1 ? first : new Error(`${first.message} (and ${count - 1} more failed commit(s))`, { cause: first });
   }

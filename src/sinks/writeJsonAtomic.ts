@@ -35,21 +35,11 @@ export async function writeJsonAtomic(path: string, value: unknown, space = 2): 
   return writeFileAtomic(path, serialise(value, space));
 }
 
-export interface SyncWriteOptions {
-  /**
-   * fsync the file and its folder (default true). False still renames into place, so a crash of
-   * the process never leaves a half-written file, but a power loss may lose the file: for
-   * records a later durable write commits (a run's per-port files before its consensus.json),
-   * where an fsync pair per file would stall the event loop while answers are arriving.
-   */
-  durable?: boolean;
-}
-
 /**
  * Synchronous twin of `writeFileAtomic`, for exit paths (a SIGINT handler) where the event loop
  * may not get another turn.
  */
-export function writeFileAtomicSync(path: string, data: string | Uint8Array, { durable = true }: SyncWriteOptions = {}): void {
+export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const tmp = tempPathFor(path);
@@ -59,7 +49,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, { d
       const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      if (durable) fsyncSync(fd);
+      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -68,12 +58,12 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, { d
     rmSync(tmp, { force: true });
     throw new Error(`Could not write ${path}: ${(e as Error).message}`, { cause: e });
   }
-  if (durable) syncDirSync(dir);
+  syncDirSync(dir);
 }
 
 /** Synchronous twin of `writeJsonAtomic`. */
-export function writeJsonAtomicSync(path: string, value: unknown, space = 2, options: SyncWriteOptions = {}): void {
-  writeFileAtomicSync(path, serialise(value, space), options);
+export function writeJsonAtomicSync(path: string, value: unknown, space = 2): void {
+  writeFileAtomicSync(path, serialise(value, space));
 }
 
 function serialise(value: unknown, space: number): string {
