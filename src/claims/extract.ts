@@ -4,6 +4,7 @@
  * lists, or plain prose. Every answer is untrusted input (a member may be Byzantine), so this
  * never throws, runs in linear time, and caps how many claims and characters one answer yields.
  */
+import { endsSentence, splitSentences } from './sentences.js';
 
 /**
  * Most claims kept from one answer (docs/CONTRACTS.md "Quorum"): the rest are dropped, so one
@@ -217,10 +218,6 @@ function parseTolerant(candidate: string, truncated = false): unknown {
 }
 
 /** Whether a sentence ends as a finished one does: `.`, `!`, `?` (or kin), perhaps quoted or bracketed. */
-function endsSentence(sentence: string): boolean {
-  return /[.!?。！？…]["'”’)\]*_]*\s*$/u.test(sentence);
-}
-
 function nestsDeeperThan(s: string, limit: number): boolean {
   let depth = 0;
   let inString = false;
@@ -402,8 +399,12 @@ function fromMarkdown(answer: string): string[] {
   // The line last added to `current`: whether the next line continues it depends on it alone.
   let lastLine = '';
   let fence: { marker: string; prose: boolean } | null = null;
+  let lastIsItem = false;
   const flush = () => {
-    if (current !== null) blocks.push(current);
+    if (current !== null) {
+      blocks.push(current);
+      lastIsItem = currentIsItem;
+    }
     current = null;
     currentIsItem = false;
   };
@@ -445,7 +446,12 @@ function fromMarkdown(answer: string): string[] {
   }
   flush();
 
-  return blocks.flatMap((block) => splitSentences(cleanInline(block)));
+  const sentences = blocks.map((block) => splitSentences(cleanInline(block)));
+  // A paragraph whose last sentence never ends was cut off mid-sentence ("… He was a"), even
+  // when the provider did not say so: that fragment asserts nothing.
+  const last = sentences[sentences.length - 1];
+  if (last !== undefined && last.length >= 2 && !lastIsItem && !endsSentence(last[last.length - 1] ?? '')) last.pop();
+  return sentences.flat();
 }
 
 /**
@@ -483,68 +489,6 @@ function cleanInline(s: string): string {
     .replace(/_+/gu, (run, offset: number, all: string) =>
       /[\s([{"'“‘]/u.test(all[offset - 1] ?? ' ') || /[\s)\]}.,;:!?"'”’]/u.test(all[offset + run.length] ?? ' ') ? '' : run,
     );
-}
-
-/** Abbreviations after which a full stop does not end the sentence. */
-const ABBREVIATIONS = new Set([
-  'mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st', 'mt', 'ft', 'vs', 'cf', 'al', 'approx', 'ca', 'circa', 'gen', 'gov', 'sen',
-  'rep', 'rev', 'hon', 'capt', 'lt', 'col', 'sgt', 'dept', 'univ', 'est', 'incl', 'resp', 'ave', 'blvd', 'ph.d', 'ibid', 'viz',
-]);
-/** Abbreviations that are only abbreviations before a number ("No. 5", "Jan. 2020"). */
-const NUMBER_ABBREVIATIONS = new Set([
-  'no', 'nos', 'vol', 'fig', 'figs', 'p', 'pp', 'art', 'sec', 'ch', 'eq', 'ref', 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug',
-  'sep', 'sept', 'oct', 'nov', 'dec',
-]);
-
-/**
- * Splits prose at sentence ends. A full stop ends a sentence only when followed by space and
- * something that can start one, which already spares "3.14", "v1.2" and "e.g.,"; known
- * abbreviations, initials and dotted acronyms ("U.S.", "i.e.") are spared explicitly.
- */
-export function splitSentences(text: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text[i] as string;
-    if (c === '。' || c === '！' || c === '？') {
-      out.push(text.slice(start, i + 1));
-      start = i + 1;
-      continue;
-    }
-    if (c !== '.' && c !== '!' && c !== '?' && c !== '…') continue;
-    let end = i;
-    while (end + 1 < n && /[.!?…]/u.test(text[end + 1] as string)) end++;
-    while (end + 1 < n && /["'”’)\]]/u.test(text[end + 1] as string)) end++;
-    const after = text[end + 1];
-    if (after !== undefined && !/\s/u.test(after)) {
-      i = end;
-      continue;
-    }
-    let next = end + 1;
-    while (next < n && /\s/u.test(text[next] as string)) next++;
-    const following = text[next];
-    if (following !== undefined && (/[\p{Ll},;:)\]}]/u.test(following) || (c === '.' && end === i && isAbbreviation(text, i, following)))) {
-      i = end;
-      continue;
-    }
-    out.push(text.slice(start, end + 1));
-    start = end + 1;
-    i = end;
-  }
-  out.push(text.slice(start));
-  return out.map((s) => s.trim()).filter((s) => s.length > 0);
-}
-
-function isAbbreviation(text: string, dot: number, following: string): boolean {
-  let from = dot;
-  while (from > 0 && !/[\s("'“‘[]/u.test(text[from - 1] as string)) from--;
-  const word = text.slice(from, dot);
-  if (/^\p{Lu}$/u.test(word)) return true; // an initial: "J. R. R. Tolkien"
-  if (/^(?:\p{L}\.)+\p{L}$/u.test(word)) return true; // "U.S", "e.g", "i.e", "a.m"
-  const lower = word.toLowerCase();
-  if (ABBREVIATIONS.has(lower)) return true;
-  return NUMBER_ABBREVIATIONS.has(lower) && /\p{N}/u.test(following);
 }
 
 /** Polite filler and refusals: a quorum of models may well all say them, and they assert nothing. */

@@ -12,7 +12,8 @@
  */
 import type { Analysis, Matcher } from './matcher/core.js';
 import { defaultMatcher } from './similarity.js';
-import { Lru, splitSentences } from './text.js';
+import { splitSentences } from './sentences.js';
+import { Lru } from './text.js';
 
 export interface SupportParams {
   /** A passage covering at most this weighted share of the claim does not support it. */

@@ -285,9 +285,9 @@ export function tokenize(text: string): Token[] {
       negate = true;
       lower = lower === "won't" ? 'will' : lower === "can't" ? 'can' : lower === "shan't" ? 'shall' : lower.slice(0, -3);
     } else {
-      const apos = lower.indexOf("'");
-      // Possessive and clitic endings carry no content ("France's" → "france").
-      if (apos > 0) lower = lower.slice(0, apos);
+      // Possessive and clitic endings carry no content ("France's" → "france"); an apostrophe
+      // inside a name is part of it ("O'Neil's" → "oneil", not the stop word "o").
+      if (lower.includes("'")) lower = lower.replace(/'(?:s|re|ve|ll|d|m)$/u, '').replace(/'/gu, '');
     }
     if (lower === 'pct') lower = 'percent';
     if (lower.length > 0) {
@@ -323,40 +323,6 @@ function mergeScales(tokens: Token[]): Token[] {
   }
   if (merged) tokens.forEach((t, i) => (t.index = i));
   return tokens;
-}
-
-// Words that end in a period without ending a sentence ("Dr. Smith", "St. Louis").
-const ABBREVIATIONS: ReadonlySet<string> = new Set([
-  'mr', 'mrs', 'ms', 'dr', 'prof', 'st', 'jr', 'sr', 'mt', 'ft', 'no', 'vs', 'gen', 'col', 'lt', 'sgt', 'capt',
-  'gov', 'sen', 'rep', 'rev', 'hon', 'inc', 'corp', 'co', 'ltd', 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug',
-  'sep', 'sept', 'oct', 'nov', 'dec', 'e.g', 'i.e', 'etc', 'approx', 'ca', 'c',
-]);
-
-/**
- * Splits a passage into sentences: after . ! or ? (and any closing quote or bracket) followed by
- * white space, unless a lower-case word follows or the period ends an abbreviation or an initial
- * ("Dr.", "J. R. R."); and at line breaks.
- */
-export function splitSentences(text: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  const re = /[.!?]+["'”’)\]]*(?=\s)|\n+/g;
-  for (const m of text.matchAll(re)) {
-    const end = m.index + m[0].length;
-    // A lower-case word next means the sentence goes on ("a U.S. senator", "approx. 20").
-    if (m[0][0] !== '\n' && /^\s*\p{Ll}/u.test(text.slice(end, end + 4))) continue;
-    if (m[0][0] === '.') {
-      const word = /(\S+)$/.exec(text.slice(start, m.index))?.[1]?.toLowerCase() ?? '';
-      const bare = word.replace(/^["'“‘(\[]+/, '');
-      if (ABBREVIATIONS.has(bare) || /^\p{L}$/u.test(bare)) continue;
-    }
-    const s = text.slice(start, end).trim();
-    if (s) out.push(s);
-    start = end;
-  }
-  const rest = text.slice(start).trim();
-  if (rest) out.push(rest);
-  return out;
 }
 
 /** Character trigrams of a word padded with boundary marks, for fuzzy spelling matches. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { claimKey, extractClaims, splitSentences, stripReasoning } from '../../src/claims/extract.js';
+import { claimKey, extractClaims, stripReasoning } from '../../src/claims/extract.js';
+import { splitSentences } from '../../src/claims/sentences.js';
 
 describe('extractClaims: JSON answers', () => {
   it('reads {"claims": [...]} inside a ```json fence with prose around it', () => {
@@ -327,6 +328,30 @@ describe('splitSentences and stripReasoning', () => {
       'The answer was no.',
       'Approx. ten users agreed.',
     ]);
+  });
+
+  it('survives circa, Jr., St., U.S., initials and decimals', () => {
+    expect(splitSentences('Robert Holgate (c. 1481 – 15 November 1555) was an English clergyman. He was Archbishop of York.')).toEqual([
+      'Robert Holgate (c. 1481 – 15 November 1555) was an English clergyman.',
+      'He was Archbishop of York.',
+    ]);
+    expect(splitSentences('Carter Henry Harrison Jr. He was mayor of Chicago. Martin Luther King Jr. Day is in January.')).toEqual([
+      'Carter Henry Harrison Jr.',
+      'He was mayor of Chicago.',
+      'Martin Luther King Jr. Day is in January.',
+    ]);
+    expect(splitSentences('He lived in St. Louis and the U.S. Army hired J. R. R. Tolkien at 3.5 times the pay. Then he left.')).toEqual([
+      'He lived in St. Louis and the U.S. Army hired J. R. R. Tolkien at 3.5 times the pay.',
+      'Then he left.',
+    ]);
+    expect(splitSentences('Acme Inc. The company was founded by C. Smith. It grew.')).toEqual(['Acme Inc.', 'The company was founded by C. Smith.', 'It grew.']);
+  });
+
+  it('drops a prose answer\'s last sentence when it was cut off mid-sentence', () => {
+    expect(extractClaims('He was born in 1900 in Leeds. He studied law in York. He was a')).toEqual(['He was born in 1900 in Leeds.', 'He studied law in York.']);
+    // A list item without a full stop is a finished claim, and so is a one-sentence answer.
+    expect(extractClaims('- The API uses TLS 1.3\n- Keys rotate every 90 days')).toEqual(['The API uses TLS 1.3', 'Keys rotate every 90 days']);
+    expect(extractClaims('The API uses TLS 1.3 everywhere')).toEqual(['The API uses TLS 1.3 everywhere']);
   });
 
   it('keeps the text around a reasoning block', () => {
