@@ -58,6 +58,19 @@ describe('look-alike claims with different facts stay apart', () => {
     expectApart('Python was created by Guido van Rossum', 'Java was created by James Gosling');
   });
 
+  it('keeps the same names in other roles apart', () => {
+    expectApart('The Moon orbits the Earth', 'The Earth orbits the Sun');
+    expectApart('The Moon orbits the Earth', 'The Earth orbits the Moon');
+    expectApart('He was born in Cambridge and educated in London', 'He was born in London and educated at Cambridge');
+    // The same roles in clauses of another order are still the same fact.
+    expectSame('He was born in London and educated at Cambridge', 'He was educated at Cambridge and born in London');
+  });
+
+  it("keeps names with an apostrophe whole (O'Neill is not O'Brien)", () => {
+    expectApart("Tip O'Neill was Speaker of the House in 1980", "Tip O'Brien was Speaker of the House in 1980");
+    expectSame("O'Neill's term as Speaker ended in 1987", "O'Neill's term as Speaker of the House ended in 1987");
+  });
+
   it('keeps a claim and its negation apart', () => {
     expectApart('X supports streaming', 'X does not support streaming');
     expectApart('X supports streaming', "X doesn't support streaming");
@@ -132,7 +145,7 @@ describe('the sameClaim decision', () => {
   it('asks more similarity of short claims than of long ones', () => {
     const d = (similarity: number, contentTerms: number) => ({
       similarity, contentTerms, coverageA: similarity, coverageB: similarity,
-      numberConflict: false, negationMismatch: false, nameSwap: false,
+      numberConflict: false, negationMismatch: false, nameSwap: false, roleSwap: false,
     });
     expect(defaultMatcher.decisionScore(d(0.5, 6))).toBeLessThan(defaultMatcher.decisionScore(d(0.5, 24)));
     expect(defaultMatcher.decisionScore(d(0.4, 10))).toBeLessThan(defaultMatcher.decisionScore(d(0.6, 10)));
@@ -313,7 +326,7 @@ describe('text helpers', () => {
   });
 
   it('splits passages into sentences, not at abbreviations and initials', async () => {
-    const { splitSentences } = await import('../../src/claims/text.js');
+    const { splitSentences } = await import('../../src/claims/sentences.js');
     expect(
       splitSentences('John R. Smith (born 1950) was a U.S. politician. He met Dr. Jones in St. Louis! "Wow." Then\n\nNew part. It cost 3.5 million.'),
     ).toEqual(['John R. Smith (born 1950) was a U.S. politician.', 'He met Dr. Jones in St. Louis!', '"Wow."', 'Then', 'New part.', 'It cost 3.5 million.']);

@@ -115,6 +115,8 @@ export interface PairDetail {
   numberConflict: boolean;
   negationMismatch: boolean;
   nameSwap: boolean;
+  /** The same names on opposite sides of the same word ("the Moon orbits the Earth" / "the Earth orbits the Moon"). */
+  roleSwap: boolean;
   /** The two names found in the same slot, when `nameSwap`. */
   swappedNames?: [string, string];
   /** Distinct content words of both claims together (the n of the length term). */
@@ -466,7 +468,7 @@ export function createMatcher(options: MatcherOptions = {}): Matcher {
     const b = analyse(textB);
     const none: PairDetail = {
       similarity: 0, coverageA: 0, coverageB: 0,
-      numberConflict: false, negationMismatch: false, nameSwap: false, contentTerms: 0,
+      numberConflict: false, negationMismatch: false, nameSwap: false, roleSwap: false, contentTerms: 0,
     };
     if (a.terms.length === 0 || b.terms.length === 0) return none;
     const ca = coverage(a, b);
@@ -477,13 +479,14 @@ export function createMatcher(options: MatcherOptions = {}): Matcher {
     const negationMismatch = params.negScopeWindow === 0 ? a.negated !== b.negated : negationClash(a, b) || negationClash(b, a);
     const swappedNames = nameSwapped(a, ca.unmatchedNames, b, cb.unmatchedNames);
     const nameSwap = swappedNames !== undefined;
+    const roleSwap = textA !== textB && rolesSwapped(a, b, ca.unmatchedNames.length > 0 && cb.unmatchedNames.length > 0);
     if (numberConflict) sim *= params.numberPenalty;
     if (negationMismatch) sim *= params.negationPenalty;
-    if (nameSwap && !numberConflict) sim *= params.nameSwapPenalty;
+    if ((nameSwap || roleSwap) && !numberConflict) sim *= params.nameSwapPenalty;
     if (textA === textB) sim = 1;
     sim = Math.min(1, Math.max(0, sim));
     const detail: PairDetail = {
-      similarity: sim, coverageA: ca.cov, coverageB: cb.cov, numberConflict, negationMismatch, nameSwap,
+      similarity: sim, coverageA: ca.cov, coverageB: cb.cov, numberConflict, negationMismatch, nameSwap, roleSwap,
       contentTerms: a.contentTerms + b.contentTerms,
     };
     if (swappedNames) detail.swappedNames = swappedNames;
@@ -504,8 +507,71 @@ export function createMatcher(options: MatcherOptions = {}): Matcher {
         Math.min(d.coverageA, d.coverageB) >= params.minCoverage &&
         !d.numberConflict &&
         !d.negationMismatch &&
-        !d.nameSwap
+        !d.nameSwap &&
+        !d.roleSwap
       );
     },
   };
+}
+
+/**
+ * The same names (or numbers) on opposite sides of the same word: "The Moon orbits the Earth" /
+ * "The Earth orbits the Moon", "born in Leeds, educated in York" / "born in York, educated in
+ * Leeds". Each shared name is compared by its nearest content word on either side; a word that
+ * is the name's left neighbour in one text and only its right neighbour in the other has traded
+ * roles. Clauses in another order ("educated at Cambridge and born in London") keep each name
+ * next to its own word, so they pass.
+ */
+function rolesSwapped(a: Analysis, b: Analysis, otherNames: boolean): boolean {
+  const na = neighbours(a);
+  const nb = neighbours(b);
+  let flipped = 0;
+  for (const [stem, sa] of na) {
+    const sb = nb.get(stem);
+    if (!sb) continue;
+    if ([...sa.left].some((w) => sb.right.has(w) && !sb.left.has(w)) || [...sa.right].some((w) => sb.left.has(w) && !sb.right.has(w))) flipped++;
+  }
+  // One name that moved is often just another sentence shape (a passive, a fronted clause);
+  // two that traded places, or one that moved while each text names someone the other does not,
+  // is another fact.
+  return flipped >= 2 || (flipped === 1 && otherNames);
+}
+
+interface Sides {
+  left: Set<string>;
+  right: Set<string>;
+}
+
+/** For each name-like or number term: its nearest content word on each side, over all its positions. */
+function neighbours(an: Analysis): Map<string, Sides> {
+  const termAt = new Map<number, Term>();
+  for (const t of an.terms) for (const i of t.positions) termAt.set(i, t);
+  const isKey = (t: Term | undefined): boolean => t !== undefined && (t.nameLike || t.kind === 'num');
+  const isContent = (i: number): boolean => an.kinds[i] === 'word' || an.kinds[i] === 'num';
+  const out = new Map<string, Sides>();
+  for (const t of an.terms) {
+    if (!isKey(t)) continue;
+    const sides: Sides = { left: new Set(), right: new Set() };
+    for (const pos of t.positions) {
+      // A multi-word name ("Trinity College") is one unit: step over its own name-like words.
+      let i = pos - 1;
+      while (i >= 0 && (!isContent(i) || (isKey(termAt.get(i)) && termAt.get(i) !== t && adjacentName(an, termAt, i, pos)))) i--;
+      if (i >= 0) sides.left.add(an.seq[i] as string);
+      let j = pos + 1;
+      while (j < an.seq.length && (!isContent(j) || (isKey(termAt.get(j)) && termAt.get(j) !== t && adjacentName(an, termAt, j, pos)))) j++;
+      if (j < an.seq.length) sides.right.add(an.seq[j] as string);
+    }
+    out.set(t.stem, sides);
+  }
+  return out;
+}
+
+/** Is the key term at `i` part of the same run of names as the one at `pos` (nothing but names between)? */
+function adjacentName(an: Analysis, termAt: Map<number, Term>, i: number, pos: number): boolean {
+  const [from, to] = i < pos ? [i, pos] : [pos, i];
+  for (let k = from + 1; k < to; k++) {
+    const t = termAt.get(k);
+    if (an.kinds[k] === 'word' && !(t && (t.nameLike || t.kind === 'num'))) return false;
+  }
+  return true;
 }
