@@ -116,6 +116,13 @@ export interface ClaimRecord {
   ports: number[];
   /** Every wording the supporting ports used, for the record. */
   wordings?: { port: number; text: string }[];
+  /**
+   * One-round runs: ports that did not propose the fact but whose answer states it (counted in
+   * `ports` and `support`), each with the sentence of its own that carries it.
+   */
+  attested?: { port: number; text: string }[];
+  /** Soft support: proposers count 1, every other responder its evidence (0–1). Ranks ties. */
+  strength?: number;
   /** Two-round runs: the candidate id(s) this fact was put to the vote as (`c1`, …). */
   ids?: string[];
   /** Two-round runs: the ports that proposed it in round 1. */
@@ -156,6 +163,11 @@ export interface ConsensusResult {
   abstentions?: number[];
   /** Two-round runs: how many candidates were put to the vote. */
   candidates?: number;
+  /**
+   * Two-round runs: round-1 facts that were not put to the vote (the pool was full), strongest
+   * first, with their round-1 support. Absent when every fact was.
+   */
+  leftOut?: ClaimRecord[];
   /**
    * Ports whose (round-1) answer the model cut at its output limit (finish_reason `length`) or
    * quorum cut at its answer size cap (finish reason `answer_cap`), in port order; the last,

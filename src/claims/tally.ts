@@ -4,7 +4,8 @@
  */
 import type { ClaimRecord, ConsensusResult, FailureRecord, ModelOutcome, ModelSuccess } from '../types.js';
 import { ANSWER_CAP_FINISH_REASON } from '../models/call.js';
-import { type Cluster, type ClusterOptions, clusterClaims } from './cluster.js';
+import { type Attester, createAttester, type SupportedCluster, supportClusters } from './attest.js';
+import { type ClusterOptions, clusterClaims } from './cluster.js';
 import { agreementMatrix } from './agreement.js';
 import { extractClaims, stripReasoning } from './extract.js';
 import { defaultMinResponders, defaultQuorum, requiredVotes, validateMinResponders, validateQuorum } from './quorumRules.js';
@@ -21,7 +22,15 @@ export interface TallyOptions extends ClusterOptions {
    * the answer's finish reason is `length` (see {@link isCut}).
    */
   extract?: (text: string, answer: ModelSuccess) => string[];
+  /**
+   * Reads round-1 support off whole answers (see attest.ts): a port whose answer states a fact
+   * it did not phrase alike supports it too. Default: the default matcher's attester, unless
+   * `same` was injected (a caller's matcher is never mixed with the default one); false: off.
+   */
+  attest?: Attester | false;
 }
+
+const defaultAttester = createAttester();
 
 /**
  * Whether the answer was cut: the model stopped at its output limit (finish_reason `length`), or
@@ -48,7 +57,7 @@ export interface TallyDetail {
   /** Every port that answered, by port, with the claims extracted (none for an unusable answer). */
   claimsByPort: PortClaims[];
   /** Every candidate fact, strongest first; `result` holds the same facts as claims and dissent. */
-  clusters: Cluster[];
+  clusters: SupportedCluster[];
 }
 
 /**
@@ -98,15 +107,24 @@ export function tallyDetailed(outcomes: readonly ModelOutcome[], opts: TallyOpti
   const responders = claimsByPort.filter((p) => p.claims.length > 0);
   const r = responders.length;
   const { status, required } = requiredVotes({ configured, responders: r, panel: n, minResponders });
-  const clusters = clusterClaims(
-    responders.flatMap((p) => p.claims.map((text) => ({ port: p.port, text }))),
-    { same: opts.same, similarity: opts.similarity },
+  const attester = opts.attest === false ? undefined : (opts.attest ?? (opts.same ? undefined : defaultAttester));
+  const clusters = supportClusters(
+    clusterClaims(
+      responders.flatMap((p) => p.claims.map((text) => ({ port: p.port, text }))),
+      { same: opts.same, similarity: opts.similarity },
+    ),
+    new Map(responders.map((p) => [p.port, p.claims])),
+    attester,
   );
 
   const claims: ClaimRecord[] = [];
   const dissent: ClaimRecord[] = [];
   for (const c of clusters) {
-    const record: ClaimRecord = { text: c.text, support: c.ports.length, ports: c.ports, wordings: c.wordings };
+    const record: ClaimRecord = { text: c.text, support: c.supporters.length, ports: c.supporters, wordings: c.wordings };
+    if (attester) {
+      record.strength = c.strength;
+      if (c.attested.length > 0) record.attested = c.attested;
+    }
     if (status !== 'quorum_lost' && record.support >= required) claims.push(record);
     else dissent.push(record);
   }
@@ -120,7 +138,7 @@ export function tallyDetailed(outcomes: readonly ModelOutcome[], opts: TallyOpti
       claims,
       dissent,
       failures: failures.sort((a, b) => a.port - b.port),
-      agreement: agreementMatrix(clusters, new Set(responders.map((p) => p.port)), n),
+      agreement: agreementMatrix(clusters.map((c) => ({ ports: c.supporters })), new Set(responders.map((p) => p.port)), n),
       ...(truncated.length > 0 && { truncated }),
     },
     claimsByPort,
@@ -150,5 +168,5 @@ function rank(o: ModelOutcome): string {
 }
 
 function bySupport(a: ClaimRecord, b: ClaimRecord): number {
-  return b.support - a.support || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0);
+  return b.support - a.support || (b.strength ?? 0) - (a.strength ?? 0) || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0);
 }

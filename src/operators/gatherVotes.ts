@@ -1,5 +1,5 @@
 import { type OperatorFunction, map, toArray } from 'rxjs';
-import type { Cluster } from '../claims/cluster.js';
+import type { SupportedCluster } from '../claims/attest.js';
 import { extractAnswer, tallyDetailed, type TallyOptions } from '../claims/tally.js';
 import type { ConsensusResult, ModelOutcome } from '../types.js';
 
@@ -9,7 +9,7 @@ export interface GatheredVotes {
   /** The claims extracted from each answering port's text. */
   claimsByPort: Map<number, string[]>;
   /** Round 1's candidate facts, strongest first (the vote round's pool is built from them). */
-  clusters: Cluster[];
+  clusters: SupportedCluster[];
   result: ConsensusResult;
 }
 
