@@ -1,8 +1,8 @@
 import { type Observable, type OperatorFunction, type SchedulerLike, asyncScheduler, defer, map, of, switchMap, tap, toArray } from 'rxjs';
 import { type Ballot, parseBallot } from '../claims/ballot.js';
-import { type Candidate, candidatePool, DEFAULT_MAX_CANDIDATES } from '../claims/candidates.js';
+import { buildPool, type Candidate, DEFAULT_MAX_CANDIDATES } from '../claims/candidates.js';
 import { tallyVotes } from '../claims/tallyVotes.js';
-import type { FailureRecord, ModelOutcome, ModelRequest, PanelMember } from '../types.js';
+import type { ClaimRecord, FailureRecord, ModelOutcome, ModelRequest, PanelMember } from '../types.js';
 import { cutStragglers } from './cutStragglers.js';
 import type { GatheredVotes } from './gatherVotes.js';
 import { scatter } from './scatter.js';
@@ -57,7 +57,13 @@ export function voteRound(options: VoteRoundOptions): OperatorFunction<GatheredV
       switchMap((round1) => {
         if (round1.result.status === 'quorum_lost' || round1.clusters.length === 0) return of(round1);
         return defer(() => {
-          const candidates = options.candidates ?? candidatePool(round1.clusters, options.maxCandidates ?? DEFAULT_MAX_CANDIDATES);
+          const candidates = options.candidates ?? buildPool(round1.clusters, options.maxCandidates ?? DEFAULT_MAX_CANDIDATES).candidates;
+          // What never reached the ballot: for a replay's recorded pool, the re-tallied round-1
+          // facts that pool does not hold.
+          const pooled = new Set(candidates.map((c) => c.text));
+          const leftOut: ClaimRecord[] = round1.clusters
+            .filter((c) => !pooled.has(c.text.replace(/\s+/g, ' ').trim()))
+            .map((c) => ({ text: c.text, support: c.supporters.length, ports: c.supporters, wordings: c.wordings, strength: c.strength, ...(c.attested.length > 0 && { attested: c.attested }) }));
           const ids = new Set(candidates.map((c) => c.id));
           // Round 1's responders: an answer with no claim in it was not a usable answer.
           const voters = options.members.filter((m) => (round1.claimsByPort.get(m.port)?.length ?? 0) > 0);
@@ -83,7 +89,7 @@ export function voteRound(options: VoteRoundOptions): OperatorFunction<GatheredV
               );
               // Cut round-1 answers stay marked: their proposals are what went to the vote.
               const truncated = round1.result.truncated;
-              return { ...round1, result: { ...result, ...(truncated && { truncated }) }, candidates, ballots };
+              return { ...round1, result: { ...result, ...(truncated && { truncated }), ...(leftOut.length > 0 && { leftOut }) }, candidates, ballots };
             }),
           );
         });
