@@ -24,12 +24,15 @@ export interface AttestParams {
   threshold: number;
   /** Weight of the best single claim's coverage; the rest is the whole answer's. */
   sentenceShare: number;
+  /** The best single claim must carry at least this share of the claim on its own. */
+  sentenceFloor: number;
 }
 
 /** Tuned on SelfCheckGPT dev (passages 0–39) only, through `npm run eval:e2e -- --split dev`. */
 export const DEFAULT_ATTEST_PARAMS: Readonly<AttestParams> = Object.freeze({
-  threshold: 0.45,
+  threshold: 0.5,
   sentenceShare: 0.25,
+  sentenceFloor: 0.5,
 });
 
 /** How one port's answer bears on a claim. */
@@ -86,7 +89,7 @@ export function createAttester(matcher: Matcher = defaultMatcher, overrides: Par
     for (const n of c.numbers) if (!sentences.some((s) => anchoredAlike(c, s, n))) return { score: 0, attests: false, sentence };
     if (contradicts(matcher, claim, sentence)) return { score: 0, attests: false, sentence };
     const score = p.sentenceShare * best + (1 - p.sentenceShare) * whole;
-    return { score, attests: score >= p.threshold, sentence };
+    return { score, attests: score >= p.threshold && best >= p.sentenceFloor, sentence };
   };
 }
 
