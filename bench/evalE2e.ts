@@ -31,7 +31,8 @@ import { dataDir, loadSelfCheck, type SelfCheckDoc } from './evalMatcher.js';
 
 const run = promisify(execFile);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(repoRoot, 'dist/bin/cli.js');
+// $QUORUM_CLI: a copy of the binary, so a rebuild during the run cannot pull files from under it.
+const CLI = process.env.QUORUM_CLI ?? join(repoRoot, 'dist/bin/cli.js');
 const PANEL = 8;
 const QUORUMS = [4, 5, 6];
 
@@ -83,7 +84,7 @@ async function viaCli(split: string, docs: readonly SelfCheckDoc[], concurrency:
     return out;
   } finally {
     await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 }
 

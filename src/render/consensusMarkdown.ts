@@ -64,6 +64,15 @@ export function renderConsensusMarkdown(doc: ConsensusDocument, models?: ModelsB
   else out.push('_None._');
   out.push('');
 
+  if (doc.leftOut && doc.leftOut.length > 0) {
+    out.push(`## Not put to the vote (${doc.leftOut.length})`, '');
+    out.push(`_The vote pool was full (${plural(doc.candidates ?? countCandidates(doc), 'candidate')}); these round-1 facts, each with fewer supporters than every candidate, were not voted on._`, '');
+    const shown = doc.leftOut.slice(0, MAX_LEFT_OUT);
+    out.push(...shown.map((c, i) => claimLine(i, 'n', c, q.panel)));
+    if (doc.leftOut.length > shown.length) out.push('', `… and ${doc.leftOut.length - shown.length} more in consensus.json (\`leftOut\`).`);
+    out.push('');
+  }
+
   const matrix = voteMatrix(doc);
   if (matrix.length > 0) out.push('## Vote matrix', '', ...matrix, '');
 
@@ -132,6 +141,9 @@ function claimLine(index: number, prefix: string, c: ClaimRecord, panel: number)
   return `${index + 1}. **[${prefix}${index + 1}]** ${escapeMarkdown(c.text)} · support ${c.support}/${panel}${ports}`;
 }
 
+/** How many left-out facts consensus.md lists before pointing to consensus.json. */
+const MAX_LEFT_OUT = 20;
+
 /** How many wordings of a fact a claim lists before saying how many more there are. */
 const MAX_WORDINGS = 5;
 
@@ -141,6 +153,11 @@ const MAX_WORDINGS = 5;
  */
 function claimItem(index: number, prefix: string, c: ClaimRecord, panel: number): string[] {
   const lines = [claimLine(index, prefix, c, panel)];
+  if (c.attested && c.attested.length > 0) {
+    const shown = c.attested.slice(0, MAX_WORDINGS).map((a) => `port ${a.port}: “${escapeMarkdown(a.text)}”`);
+    const more = c.attested.length > MAX_WORDINGS ? `; and ${c.attested.length - MAX_WORDINGS} more` : '';
+    lines.push(`   - stated in other words by ${shown.join('; ')}${more}`);
+  }
   if (!c.votes && !c.proposers) return lines;
   const audit: string[] = [];
   if (c.proposers) audit.push(`proposed by ${c.proposers.length > 0 ? portList(c.proposers) : 'no port'}`);

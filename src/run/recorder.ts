@@ -308,6 +308,7 @@ export class RunRecorder {
         rounds: result.rounds ?? 1,
         ...(result.abstentions && { abstentions: result.abstentions }),
         ...(result.candidates !== undefined && { candidates: result.candidates }),
+        ...(result.leftOut?.length && { leftOut: result.leftOut }),
         ...(result.truncated?.length && { truncated: result.truncated }),
         startedAt: this.startedAt.toISOString(),
         finishedAt: new Date().toISOString(),

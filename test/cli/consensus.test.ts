@@ -129,3 +129,21 @@ describe('consensus that survives paraphrase and Byzantine ports (through the CL
     expect(doc.claims).toHaveLength(3);
   });
 });
+
+describe('the vote pool on long answers (through the CLI)', () => {
+  it('puts every fact two ports stand behind to the vote first, and records the facts left out', async () => {
+    // Three shared facts, then twelve facts of each port's own, in random letters so that no
+    // two are alike: 3 + 96 candidate facts.
+    let seed = 7;
+    const letter = () => String.fromCharCode(97 + ((seed = (seed * 1103515245 + 12345) % 2147483648) % 26));
+    const word = () => Array.from({ length: 7 }, letter).join('');
+    const own = () => Array.from({ length: 12 }, () => `The ${word()} ${word()} ${word()} ${word()}.`);
+    const models = Array.from({ length: 8 }, (_, p) => model(p, [PORT[p % 4]!, ...own(), SEQ[p % 4]!, IDLE[p % 4]!]));
+    const doc = await consensusOf({ models });
+    expect(doc.candidates).toBe(40);
+    expect(doc.leftOut).toHaveLength(99 - 40);
+    expect(doc.leftOut!.every((c) => c.support === 1)).toBe(true);
+    expect(doc.claims.map((c) => c.text).sort()).toEqual([PORT, SEQ, IDLE].map((w) => doc.claims.find((c) => w.includes(c.text))!.text).sort());
+    expect(doc.claims).toHaveLength(3);
+  });
+});

@@ -58,6 +58,18 @@ describe('renderConsensusMarkdown', () => {
     expect(md).toContain('_None: every port answered._');
   });
 
+  it('says which ports stated a claim in other words, and lists the facts left out of the vote', () => {
+    const attested = { text: 'Charged particles hit the atmosphere.', support: 3, ports: [0, 2, 5], strength: 2.7, attested: [{ port: 2, text: 'Particles from the Sun strike the air high up.' }, { port: 5, text: 'The solar wind hits the upper atmosphere.' }] };
+    const leftOut = Array.from({ length: 23 }, (_, i) => ({ text: `Lone fact ${i}.`, support: 1, ports: [i % 8] }));
+    const md = renderConsensusMarkdown(fixture({ rounds: 2, candidates: 40, claims: [attested], leftOut }));
+    expect(md).toContain('   - stated in other words by port 2: “Particles from the Sun strike the air high up.”; port 5: “The solar wind hits the upper atmosphere.”');
+    expect(md).toContain('## Not put to the vote (23)');
+    expect(md).toContain('1. **[n1]** Lone fact 0. · support 1/8 (port 0)');
+    expect(md).toContain('… and 3 more in consensus.json (`leftOut`).');
+    expect(md).not.toContain('Lone fact 20.');
+    expect(renderConsensusMarkdown(fixture())).not.toContain('Not put to the vote');
+  });
+
   it('says DEGRADED with how many answered before anything else, and lists the failures', () => {
     const md = renderConsensusMarkdown(degraded(), models);
     const banner = md.split('\n')[2]!;
