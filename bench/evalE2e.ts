@@ -91,7 +91,7 @@ async function viaCli(split: string, docs: readonly SelfCheckDoc[], concurrency:
 function inProcess(docs: readonly SelfCheckDoc[]): ClaimRecord[][] {
   return docs.map((d) => {
     const outcomes = answersOf(d).map(
-      (text, port): ModelSuccess => ({ ok: true, port, model: `selfcheck/sample-${port}`, latencyMs: 1, attempts: 1, text, usage: { inputTokens: 0, outputTokens: 0 } }),
+      (text, port): ModelSuccess => ({ ok: true, port, model: `selfcheck/sample-${port}`, family: `sample${port}`, latencyMs: 1, attempts: 1, text, usage: { inputTokens: 0, outputTokens: 0 } }),
     );
     const { result } = tallyDetailed(outcomes, { panelSize: PANEL });
     return [...result.claims, ...result.dissent];

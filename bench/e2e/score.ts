@@ -10,7 +10,7 @@ export interface ScoredClaim {
   support: number;
   /** Soft support, when the run recorded one; breaks ties between equal counts. */
   strength?: number;
-  wordings: { port: number; text: string }[];
+  wordings?: { port: number; text: string }[];
 }
 
 export type Label = 'accurate' | 'minor_inaccurate' | 'major_inaccurate';
@@ -30,7 +30,7 @@ const words = (s: string): string[] => s.toLowerCase().normalize('NFKC').match(/
  * still finds its claim. A sentence no port-0 claim holds gets support 0: it was not kept.
  */
 export function sentenceSupport(sentences: readonly string[], labels: readonly string[], claims: readonly ScoredClaim[]): SentenceSupport[] {
-  const own = claims.flatMap((c) => c.wordings.filter((w) => w.port === 0).map((w) => ({ c, bag: new Set(words(w.text)) })));
+  const own = claims.flatMap((c) => (c.wordings ?? []).filter((w) => w.port === 0).map((w) => ({ c, bag: new Set(words(w.text)) })));
   return sentences.map((sentence, i) => {
     const ws = words(sentence);
     let best: ScoredClaim | undefined;
