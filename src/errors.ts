@@ -48,6 +48,7 @@ export function redact(text: string, secrets: readonly (string | undefined)[] = 
   let out = text;
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]');
   return out
-    .replace(/sk-[A-Za-z0-9_-]{8,}/g, 'sk-[redacted]')
+    // Not inside a word: "ask-RCWDGHQM.js" is a file name, not a key.
+    .replace(/(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{8,}/g, 'sk-[redacted]')
     .replace(/Bearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer [redacted]');
 }
