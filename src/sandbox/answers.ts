@@ -3,6 +3,7 @@
  * without sockets.
  */
 import { claimSimilarity, defaultMatcher, sameClaim } from '../claims/similarity.js';
+import { documentReply, promptDocument } from './documentAnswers.js';
 import type { SandboxModel } from './scenario.js';
 
 /** The text of the last `user` message of an OpenAI chat request, "" when there is none. */
@@ -166,7 +167,15 @@ function roundOneAnswer(model: SandboxModel, votePrompt: string): string {
   for (const rule of model.answers ?? []) {
     if (new RegExp(rule.when, 'i').test(withoutCandidates)) return rule.text;
   }
-  return baseAnswer(model);
+  // The vote prompt carries the same document as round 1, so the same claims come back.
+  return fromDocument(model, votePrompt) ?? baseAnswer(model);
+}
+
+/** A `fromDocument` model's answer drawn from the prompt's document; undefined without one. */
+function fromDocument(model: SandboxModel, message: string): string | undefined {
+  if (!model.fromDocument) return undefined;
+  const doc = promptDocument(message);
+  return doc ? documentReply(model.model, doc.text) : undefined;
 }
 
 /** The reply to a vote-round prompt listing `candidates` (non-empty). */
@@ -215,7 +224,9 @@ function baseAnswer(model: SandboxModel): string {
  *    the question, so a rule written for round 1 would otherwise fire in round 2 and answer
  *    the vote with claims;
  * 2. the first `answers` rule whose `when` matches the last user message (case-insensitive);
- * 3. its `answer`, or a one-claim default naming the model.
+ * 3. with `fromDocument` and a `<document>` in the message: claims drawn from that document
+ *    (see documentAnswers.ts), unless it has no sentence to draw from;
+ * 4. its `answer`, or a one-claim default naming the model.
  */
 export function chooseAnswer(model: SandboxModel, userMessage: string): string {
   const candidates = voteCandidates(userMessage);
@@ -224,7 +235,7 @@ export function chooseAnswer(model: SandboxModel, userMessage: string): string {
   for (const rule of model.answers ?? []) {
     if (new RegExp(rule.when, 'i').test(userMessage)) return rule.text;
   }
-  return baseAnswer(model);
+  return fromDocument(model, userMessage) ?? baseAnswer(model);
 }
 
 /** Rough token count (4 characters a token), for usage when the scenario gives none. */

@@ -1,7 +1,9 @@
 /**
  * The scenario `quorum sandbox` and `quorum ask --sandbox` serve when no file is given: the
- * built-in panel's eight free models, simulated. Every claim is about the sandbox itself, so
- * nobody mistakes a simulated answer for real knowledge.
+ * built-in panel's eight free models, simulated. Without a document every claim is about the
+ * sandbox itself, so nobody mistakes a simulated answer for real knowledge; with one
+ * (`--context`, a batch chunk) they answer from its sentences, each with its own omissions and
+ * planted mistakes (`fromDocument`), so consensus and dissent show on the user's own material.
  */
 import { DEFAULT_MEMBERS } from '../panel/defaultPanel.js';
 import type { Scenario, SandboxModel } from './scenario.js';
@@ -41,7 +43,7 @@ const json = (claims: string[]): string => JSON.stringify({ claims });
  * bullets, numbered list, prose, JSON after a preamble), with small wording differences.
  */
 const ANSWERS: Record<string, string> = {
-  meta: json([SERVES, OFFLINE, SAME, WIRE, M.moon]),
+  'meta-llama': json([SERVES, OFFLINE, SAME, WIRE, M.moon]),
   deepseek: ['```json', JSON.stringify({ claims: [SERVES, OFFLINE, SAME, WIRE, M.free] }, null, 2), '```'].join('\n'),
   google: [
     '- the quorum sandbox serves simulated models, not real ones',
@@ -49,7 +51,7 @@ const ANSWERS: Record<string, string> = {
     `- ${WIRE}`,
     `- ${M.families}`,
   ].join('\n'),
-  mistral: [`1. ${SERVES}`, `2. ${OFFLINE}`, `3. ${SAME}`, '4. The sandbox speaks the OpenRouter chat completions wire format', `5. ${M.families}`].join(
+  mistralai: [`1. ${SERVES}`, `2. ${OFFLINE}`, `3. ${SAME}`, '4. The sandbox speaks the OpenRouter chat completions wire format', `5. ${M.families}`].join(
     '\n',
   ),
   qwen: `${SERVES} ${OFFLINE} ${SAME} ${M.free}`,
@@ -60,10 +62,10 @@ const ANSWERS: Record<string, string> = {
 
 /** Distinct small latencies so the live view shows ports finishing one by one. */
 const TIMING: Record<string, { latencyMs: number; tokenDelayMs: number }> = {
-  meta: { latencyMs: 120, tokenDelayMs: 8 },
+  'meta-llama': { latencyMs: 120, tokenDelayMs: 8 },
   deepseek: { latencyMs: 240, tokenDelayMs: 6 },
   google: { latencyMs: 60, tokenDelayMs: 5 },
-  mistral: { latencyMs: 90, tokenDelayMs: 7 },
+  mistralai: { latencyMs: 90, tokenDelayMs: 7 },
   qwen: { latencyMs: 300, tokenDelayMs: 4 },
   moonshotai: { latencyMs: 180, tokenDelayMs: 6 },
   'z-ai': { latencyMs: 150, tokenDelayMs: 5 },
@@ -81,6 +83,7 @@ export function defaultScenario(): Scenario {
     family,
     ...(TIMING[family] ?? { latencyMs: 100, tokenDelayMs: 5 }),
     answer: ANSWERS[family] ?? json([SERVES]),
+    fromDocument: true,
     ...(family === 'openai'
       ? { reasoning: 'The user asks a question; I am a simulated model, so I state facts about the sandbox.' }
       : {}),

@@ -25,6 +25,8 @@
  *     votes: agree_all   # round 2: agrees with every candidate, whatever it said in round 1
  *   - model: acme/shy:free
  *     voteFault: http_503 # answers round 1, fails every vote-round request
+ *   - model: acme/reader:free
+ *     fromDocument: true  # with --context (or a batch chunk): answers from the document's sentences
  * catalog:              # what GET /models lists (default: every model above, free, 128k)
  *   - { id: acme/fast:free, context_length: 32768, pricing: { prompt: "0", completion: "0" } }
  *   - { id: acme/paid, context_length: 200000, pricing: { prompt: "0.000003", completion: "0.000015" } }
@@ -124,6 +126,13 @@ export interface SandboxModel {
   tokenDelayMs?: number;
   /** Content for any question no rule in `answers` matches. */
   answer?: string;
+  /**
+   * When the prompt carries a document (`--context`, a batch chunk), answer from its sentences
+   * instead of `answer`: most of them, with an omission, light rewordings and one or two planted
+   * mistakes, all seeded by the model id and the document (see src/sandbox/documentAnswers.ts).
+   * `answers` rules still come first. Default false.
+   */
+  fromDocument?: boolean;
   /**
    * Question-specific answers; the first rule whose `when` matches wins. Not consulted for
    * vote-round prompts (they repeat the question, so a rule would fire by accident): use
@@ -237,6 +246,7 @@ const modelSchema = z.strictObject({
   latencyMs: nonNegativeInt.optional(),
   tokenDelayMs: nonNegativeInt.optional(),
   answer: z.string().optional(),
+  fromDocument: z.boolean().optional(),
   answers: z.array(answerRuleSchema).optional(),
   votes: z.enum(VOTE_MODES).optional(),
   voteAnswer: z.string().optional(),
