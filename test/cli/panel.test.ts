@@ -63,7 +63,7 @@ describe('quorum panel: the table', () => {
     const dir = tempDir('quorum-panel-cli-');
     const run = await runCli(['panel', '--out', join(dir, 'artifacts')], {});
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^0\s+meta-llama\/llama-3\.3-70b-instruct:free\s+meta\s+https:\/\/openrouter\.ai\/api\/v1\s+OPENROUTER_API_KEY NOT SET$/m);
+    expect(run.stdout).toMatch(/^0\s+meta-llama\/llama-3\.3-70b-instruct:free\s+meta-llama\s+https:\/\/openrouter\.ai\/api\/v1\s+OPENROUTER_API_KEY NOT SET$/m);
     expect(run.stdout).toMatch(/Quota at https:\/\/openrouter\.ai\/api\/v1: not checked, OPENROUTER_API_KEY is not set/);
   });
 
