@@ -1,4 +1,9 @@
-import type { RunStatus } from '../types.js';
+import type { ModelOutcome, RunStatus } from '../types.js';
+import type { BatchActivity } from './batchActivity.js';
+import { systemClock, type ViewClock } from './clock.js';
+import type { TerminalStream } from './liveView.js';
+import { etaSeconds, progressLine, type ProgressState } from './progressLine.js';
+import { displayWidth, rowsOf } from './width.js';
 
 export interface ChunkReport {
   source: string;
@@ -32,45 +37,117 @@ export interface BatchTotals {
 
 export const emptyTotals = (): BatchTotals => ({ chunks: 0, consensus: 0, degraded: 0, quorumLost: 0, failed: 0, skippedFiles: 0, alreadyDone: 0, calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
 
+export interface BatchProgressOptions {
+  /** Redraw in place (default: the stream's `isTTY`). */
+  tty?: boolean;
+  clock?: ViewClock;
+  /** Chunks decided before this process started (a resume): counted as done, never as this process's pace. */
+  alreadyDone?: number;
+  /** How often the line is redrawn while nothing happens (ETA countdown), in ms. Default 1000. */
+  tickMs?: number;
+}
+
 /**
- * The batch's progress: on a TTY one bar redrawn in place (chunks done/total, ETA, calls per
- * minute, failures per model); elsewhere one plain line per chunk, so logs stay greppable.
+ * The batch's progress: on a TTY one line redrawn in place from the moment the batch starts
+ * (chunks done/total, calls in flight, answers so far, failures, an ETA from this process's
+ * own pace), cut to the terminal's width; elsewhere one plain line per chunk, so logs stay
+ * greppable. Which models failed is the end summary's: the line only counts.
  */
-export class BatchProgress {
-  private done = 0;
-  private readonly startedAt = Date.now();
-  private readonly failuresByModel = new Map<string, Map<string, number>>();
+export class BatchProgress implements BatchActivity {
+  private readonly tty: boolean;
+  private readonly clock: ViewClock;
+  private readonly startedAt: number;
+  private readonly alreadyDone: number;
+  /** Chunks reported so far, resumed ones included: the plain lines' numbering. */
+  private reported = 0;
+  /** `already-done` reports seen: on a resume they confirm `alreadyDone`. */
+  private resumedSeen = 0;
+  /** Chunks this process decided (or failed): its pace. */
+  private ownDone = 0;
+  private lastDoneAt: number;
   private calls = 0;
+  private inFlight = 0;
+  private answers = 0;
+  private failures = 0;
   private drawn = false;
+  private lastLine = '';
+  private stopTicking: (() => void) | undefined;
 
   constructor(
     private readonly total: number,
-    private readonly stream: NodeJS.WriteStream,
-    private readonly tty = Boolean(stream.isTTY),
-  ) {}
+    private readonly stream: TerminalStream,
+    options: BatchProgressOptions = {},
+  ) {
+    this.tty = options.tty ?? Boolean(stream.isTTY);
+    this.clock = options.clock ?? systemClock;
+    this.alreadyDone = options.alreadyDone ?? 0;
+    this.startedAt = this.clock.now();
+    this.lastDoneAt = this.startedAt;
+    if (!this.tty) return;
+    this.stopTicking = this.clock.every(options.tickMs ?? 1000, () => this.draw());
+    this.draw();
+  }
 
   chunk(report: ChunkReport): void {
     // A skipped file is not a chunk: it is reported, but the count of chunks does not move.
     if (report.status === 'skipped') {
-      this.stream.write(`${this.tty && this.drawn ? '\r\x1b[2K' : ''}${report.message}\n`);
+      this.stream.write(`${this.tty ? this.erase() : ''}${report.message}\n`);
+      this.drawn = false;
       if (this.tty) this.draw();
       return;
     }
-    this.done++;
-    this.calls += report.calls ?? 0;
-    for (const f of report.failures ?? []) {
-      const kinds = this.failuresByModel.get(f.model) ?? new Map<string, number>();
-      kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
-      this.failuresByModel.set(f.model, kinds);
+    this.reported++;
+    if (report.status === 'already-done') this.resumedSeen++;
+    else {
+      this.ownDone++;
+      this.lastDoneAt = this.clock.now();
     }
+    this.calls += report.calls ?? 0;
+    this.failures += report.failures?.length ?? 0;
     if (this.tty) this.draw();
     else this.stream.write(`${this.line(report)}\n`);
   }
 
-  /** Ends the bar's line so later output starts below it. */
+  callStarted(): void {
+    this.inFlight++;
+    this.draw();
+  }
+
+  callEnded(): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    this.draw();
+  }
+
+  streaming(): void {}
+
+  finished(outcome: ModelOutcome): void {
+    if (!outcome.ok) return;
+    this.answers++;
+    this.draw();
+  }
+
+  /** Ends the line so later output starts below it. */
   close(): void {
+    this.stopTicking?.();
+    this.stopTicking = undefined;
     if (this.tty && this.drawn) this.stream.write('\n');
     this.drawn = false;
+  }
+
+  /** What the line shows now. */
+  state(): ProgressState {
+    const now = this.clock.now();
+    const done = Math.max(this.alreadyDone, this.resumedSeen) + this.ownDone;
+    const minutes = (now - this.startedAt) / 60_000;
+    return {
+      total: this.total,
+      done,
+      inFlight: this.inFlight,
+      answers: this.answers,
+      failures: this.failures,
+      etaSeconds: etaSeconds({ remaining: this.total - done, ownDone: this.ownDone, startedAt: this.startedAt, lastDoneAt: this.lastDoneAt, now }),
+      callsPerMinute: this.ownDone > 0 && minutes > 0 ? this.calls / minutes : undefined,
+    };
   }
 
   private line(r: ChunkReport): string {
@@ -83,48 +160,25 @@ export class BatchProgress {
           : r.status === 'failed'
             ? `failed: ${r.message}`
             : `${r.status}, ${r.claims ?? 0} claim(s)${r.durationMs !== undefined ? ` in ${(r.durationMs / 1000).toFixed(1)} s` : ''}`;
-    return `chunk ${this.done}/${this.total} ${where}: ${what}`;
+    return `chunk ${this.reported}/${this.total} ${where}: ${what}`;
+  }
+
+  /**
+   * Back to the start of the line drawn last, erasing it: one row, unless the terminal was
+   * narrowed since and rewrapped it onto more.
+   */
+  private erase(): string {
+    if (!this.drawn) return '\r\x1b[2K';
+    const up = rowsOf(displayWidth(this.lastLine), this.stream.columns || 80) - 1;
+    return up > 0 ? `\r\x1b[${up}A\x1b[J` : '\r\x1b[2K';
   }
 
   private draw(): void {
-    const width = 24;
-    const share = this.total ? Math.min(1, this.done / this.total) : 1;
-    const filled = Math.round(share * width);
-    const elapsed = (Date.now() - this.startedAt) / 1000;
-    const eta = this.done > 0 && this.done < this.total ? (elapsed / this.done) * (this.total - this.done) : 0;
-    const perMinute = elapsed > 0 ? Math.round((this.calls / elapsed) * 60) : 0;
-    const failures = [...this.failuresByModel]
-      .map(([model, kinds]) => `${model.split('/').pop()} ${[...kinds].map(([k, n]) => `${k}×${n}`).join(',')}`)
-      .join('; ');
-    const text = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.done}/${this.total} chunks · ETA ${duration(eta)} · ${perMinute} calls/min${failures ? ` · failures: ${failures}` : ''}`;
-    const columns = this.stream.columns ?? 120;
-    this.stream.write(`\r\x1b[2K${text.length > columns ? `${text.slice(0, columns - 1)}…` : text}`);
+    if (!this.tty || !this.stopTicking) return;
+    const text = progressLine(this.state(), this.stream.columns || 80);
+    if (this.drawn && text === this.lastLine) return;
+    this.stream.write(`${this.erase()}${text}`);
+    this.lastLine = text;
     this.drawn = true;
   }
-}
-
-/** The summary table printed when a batch ends. */
-export function formatTotals(t: BatchTotals, wallMs: number): string {
-  const rows: [string, string][] = [
-    ['chunks', String(t.chunks)],
-    ['consensus', String(t.consensus)],
-    ['degraded', String(t.degraded)],
-    ['quorum lost', String(t.quorumLost)],
-    ['failed', String(t.failed)],
-    ['already decided', String(t.alreadyDone)],
-    ['files skipped', String(t.skippedFiles)],
-    ['model calls', String(t.calls)],
-    ['tokens in / out', `${t.inputTokens} / ${t.outputTokens}`],
-    ['cost', t.cost.toFixed(6)],
-    ['wall time', duration(wallMs / 1000)],
-  ];
-  const w = Math.max(...rows.map(([k]) => k.length));
-  return `${rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n')}\n`;
-}
-
-function duration(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
