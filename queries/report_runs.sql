@@ -3,7 +3,7 @@
 -- `status` is the run line's (consensus / degraded / quorum_lost), else how the events say the run
 -- ended (failed, interrupted, unfinished); `has_consensus` says whether the run was decided.
 -- `source` is the --context file or the batch chunk's source. `failures` lists both rounds'
--- failures (round 2: the port answered but failed the vote); `agreement` is the run's matrix
+-- failures (round 2: the port answered but failed the vote); `synthesis_text` is the chair's answer (`synthesis_error` why there is none); `agreement` is the run's matrix
 -- (agreement[a][b], NULL rows for ports with no answer). Times are epoch milliseconds.
 SELECT coalesce(c.runid, r.runid) AS runid,
        coalesce(c.batch_id, r.batchid) AS batchid,
@@ -27,6 +27,8 @@ SELECT coalesce(c.runid, r.runid) AS runid,
        coalesce(c.sandbox, r.sandbox) AS sandbox,
        coalesce(c.replay_of, r.replay_of) AS replay_of,
        c.synthesis_model,
+       c.synthesis_text,
+       c.synthesis_error,
        epoch_ms(coalesce(c.started_at, r.started_at)) AS started_ms,
        epoch_ms(c.finished_at) AS finished_ms,
        round(r.duration_ms, 1) AS duration_ms

@@ -61,8 +61,11 @@ WHERE type IS NOT NULL AND runid IS NOT NULL;
 -- (quorum.model.responded / quorum.model.failed), round 2 the vote (quorum.vote.cast). `ok` is
 -- false for a failed call, and for a vote whose ballot could not be read (kind `malformed`).
 -- The chair's call (`ask --synthesize`) has no port and no event; it is in `spans` (role 'chair').
+-- This is what quorum counts as a call everywhere (terminal, summary.md, report): one row here,
+-- whatever its retries; `attempts` are the requests, retries included. `batchid` is the batch of
+-- the call's run (NULL outside a batch).
 CREATE OR REPLACE VIEW model_calls AS
-SELECT runid, chunkid, "time", coalesce(port, data.port) AS port, data.model AS model, data.family AS family,
+SELECT runid, chunkid, batchid, "time", coalesce(port, data.port) AS port, data.model AS model, data.family AS family,
        CASE WHEN type = 'quorum.vote.cast' THEN 2 ELSE 1 END AS round,
        CASE type WHEN 'quorum.model.responded' THEN true WHEN 'quorum.model.failed' THEN false
                  ELSE coalesce(data.ok, false) END AS ok,
@@ -114,7 +117,9 @@ GROUP BY runid;
 -- `started_at` is the first start, the other fields are the latest event's (arg_max over "time"),
 -- so a batch interrupted and then resumed to the end reads `completed`. `outcome` and
 -- `completed_at` are NULL while a batch has not ended: no completion event yet, or a resume
--- started after the latest one.
+-- started after the latest one. The counts (consensus … cost) are the latest session's alone, as
+-- its completion event recorded them; report_batches counts the whole batch from batch_chunks and
+-- model_calls, by the one definition the terminal summary and the report use.
 CREATE OR REPLACE VIEW batches AS
 SELECT batchid, started_at,
        CASE WHEN ended THEN completed_at END AS completed_at,
@@ -206,7 +211,7 @@ SELECT runId AS runid, query, chunk.source AS chunk_source, chunk.id AS chunk_id
        claims, dissent, failures, agreement,
        coalesce(rounds, 1) AS rounds, abstentions, candidates,
        startedAt AS started_at, finishedAt AS finished_at, sandbox, replayOf AS replay_of, supersedes,
-       synthesis.model AS synthesis_model,
+       synthesis.model AS synthesis_model, synthesis.text AS synthesis_text, synthesis.error AS synthesis_error,
        batchId AS batch_id, models, panelSource AS panel_source,
        coalesce(truncated, []::INTEGER[]) AS truncated
 FROM read_json(getvariable('runs_log_file'), format = 'newline_delimited', records = true, ignore_errors = true,
@@ -220,11 +225,28 @@ FROM read_json(getvariable('runs_log_file'), format = 'newline_delimited', recor
     failures: 'STRUCT(port INTEGER, model VARCHAR, kind VARCHAR, attempts INTEGER, message VARCHAR, round INTEGER)[]',
     agreement: 'DOUBLE[][]', rounds: 'INTEGER', abstentions: 'INTEGER[]', candidates: 'INTEGER',
     startedAt: 'TIMESTAMPTZ', finishedAt: 'TIMESTAMPTZ', sandbox: 'BOOLEAN', replayOf: 'VARCHAR', supersedes: 'VARCHAR[]',
-    synthesis: 'STRUCT(model VARCHAR)',
+    synthesis: 'STRUCT(model VARCHAR, text VARCHAR, error VARCHAR)',
     models: 'STRUCT(port INTEGER, model VARCHAR, family VARCHAR)[]', batchId: 'VARCHAR', panelSource: 'VARCHAR',
     truncated: 'INTEGER[]'
   })
 WHERE runId IS NOT NULL AND status IS NOT NULL;
+
+-- batch_chunks: one row per batch and decided chunk, with the chunk's latest run line (a chunk
+-- redone counts once) and its verdict. The verdict is the one definition src/report/outcome.ts
+-- holds for the terminal summary, summary.md and the report: `quorum_lost` when the quorum was
+-- lost; `no_claims` when no claim reached the quorum, whatever the status (a degraded run with no
+-- consensus claim concluded nothing); else the status, `consensus` or `degraded`. A batch's chunks
+-- with no row here are undecided (see report_batches).
+CREATE OR REPLACE VIEW batch_chunks AS
+SELECT batch_id AS batchid, chunk_source AS source, chunk_id,
+       arg_max(runid, finished_at) AS runid,
+       arg_max(status, finished_at) AS status,
+       arg_max(CASE WHEN status = 'quorum_lost' THEN 'quorum_lost' WHEN len(claims) = 0 THEN 'no_claims' ELSE status END, finished_at) AS verdict,
+       arg_max(len(claims), finished_at) AS consensus_claims,
+       arg_max(len(dissent), finished_at) AS dissent
+FROM consensus
+WHERE batch_id IS NOT NULL AND chunk_id IS NOT NULL
+GROUP BY batch_id, chunk_source, chunk_id;
 
 -- claims: every claim of every decided run, consensus and dissent alike, one row each.
 -- `ports` are the ports that stand behind it (support = len(ports)); `proposers` (two-round

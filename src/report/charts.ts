@@ -125,9 +125,11 @@ export interface SupportClaim {
 
 /** Support per claim: k of N ports, with the votes the claim needed marked. */
 export function supportChart(claims: readonly SupportClaim[], panel: number, required: number | null): TopLevelSpec {
-  const names = claims.map((c) => `${c.label}  ${shorten(c.text, 48)}`);
+  // The axis names a claim by its id only: cut texts read alike. The full texts are in the
+  // claim lists and the figure's table, beside the same ids.
+  const names = claims.map((c) => c.label);
   const values = claims.map((c, i) => ({ name: names[i], kind: c.kind, support: c.support, text: `${c.support} of ${panel}` }));
-  const y = { field: 'name', type: 'nominal', sort: names, title: 'Claim', axis: topTitledAxis({ labelLimit: 400 }) } as const;
+  const y = { field: 'name', type: 'nominal', sort: names, title: 'Claim', axis: topTitledAxis({ labelLimit: 80 }) } as const;
   const layers: object[] = [
     {
       mark: { type: 'bar', height: { band: 0.8 } },

@@ -48,6 +48,10 @@ export interface ManyReportData {
   latency: Row[];
   /** report_usage. */
   usage: Row[];
+  /** report_conclusions: what every decided run (a batch: chunk) concluded, grouped by source. */
+  conclusions: Row[];
+  /** A batch's summary.md, when it was written. */
+  summaryFile?: string;
   queries: string[];
 }
 
@@ -85,6 +89,7 @@ export async function loadManyData(q: ScopedQueries, batchId?: string): Promise<
     agreement: await q.rows('agreement_matrix'),
     latency: await q.rows('model_latency'),
     usage: await q.rows('report_usage'),
+    conclusions: await q.rows('report_conclusions'),
     queries: [...q.used],
   };
 }

@@ -10,6 +10,7 @@ import { nearby } from '../run/recordedRun.js';
 import { legacyFolderMessage } from '../runlog/legacy.js';
 import { type BatchLine, LOG_FILES } from '../runlog/lines.js';
 import { readLog } from '../runlog/readLog.js';
+import { batchSummaryPath } from '../render/batchSummaryMarkdown.js';
 import { writeFileAtomic } from '../sinks/writeJsonAtomic.js';
 import { ArtifactsDb } from '../sql/artifactsDb.js';
 import { loadManyData, loadRunData } from './data.js';
@@ -72,7 +73,8 @@ export async function generateReport(o: ReportOptions): Promise<ReportResult> {
       const decided = await ids(db, `SELECT runid AS id FROM consensus WHERE batch_id = '${target.batchId}'`);
       const members = [...new Set([...fromEvents, ...decided])];
       scope = { kind: 'batch', batchId: target.batchId, runIds: members };
-      model = manyPageModel(await loadManyData(new ScopedQueries(db, scope), target.batchId), meta);
+      const summaryFile = batchSummaryPath(out, target.batchId);
+      model = manyPageModel({ ...(await loadManyData(new ScopedQueries(db, scope), target.batchId)), ...(existsSync(summaryFile) && { summaryFile }) }, meta);
     } else {
       scope = { kind: 'all' };
       model = manyPageModel(await loadManyData(new ScopedQueries(db, scope)), meta);

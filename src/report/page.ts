@@ -29,6 +29,7 @@ import {
 } from './charts.js';
 import { list, num, nums, str, type ManyReportData, type RunReportData } from './data.js';
 import { html, trustedHtml, type HtmlValue, type SafeHtml } from './html.js';
+import { batchVerdict, CHUNK_VERDICTS, decidedChunks, type ChunkVerdict, VERDICT_WORDS } from './outcome.js';
 import type { Row } from './scope.js';
 
 export type Tone = 'ok' | 'warn' | 'bad' | 'neutral';
@@ -121,7 +122,7 @@ export function runPageModel(d: RunReportData, meta: { generatedAt: string; arti
     ]);
   }
   if (rounds !== null) facts.push(['Rounds', rounds === 2 ? `2: the answers proposed ${num(r.candidates) ?? 0} candidate claims, then every responder voted` : '1: claims counted in the answers']);
-  if (str(r.synthesis_model)) facts.push(['Chair', `${str(r.synthesis_model)} wrote a prose answer from the consensus claims (see consensus.md)`]);
+  if (str(r.synthesis_model)) facts.push(['Chair', str(r.synthesis_text) !== null ? `${str(r.synthesis_model)} wrote a prose answer from the consensus claims (below them)` : `${str(r.synthesis_model)} wrote no answer; the consensus stands`]);
 
   const claimFigures: Figure[] = [];
   const consensusClaims = d.claims.filter((c) => c.kind === 'consensus');
@@ -136,12 +137,18 @@ export function runPageModel(d: RunReportData, meta: { generatedAt: string; arti
             status === 'quorum_lost' ? null : required,
           ),
           sources: ['report_claims'],
+          table: {
+            columns: ['Claim', 'Text', 'Support', 'Kind'],
+            numeric: [false, false, true, false],
+            rows: d.claims.map((c) => [str(c.label), html`<span class="claim-text">${str(c.text) ?? ''}</span>`, `${num(c.support) ?? 0} of ${panel}`, str(c.kind)]),
+          },
         }
       : { id: 'support', empty: r.has_consensus ? 'No claim could be extracted from any answer.' : 'No consensus.json was written for this run, so it has no claims.', sources: ['report_claims'] },
   );
   const claimsBody = html`
     <h3>Consensus claims (${consensusClaims.length})</h3>
     ${consensusClaims.length ? claimList(consensusClaims, panel, required) : html`<p class="empty">${status === 'quorum_lost' ? 'None: the quorum was lost, so every claim is dissent.' : 'No claim reached the quorum.'}</p>`}
+    ${chairAnswer(r)}
     <h3>Dissent, below the quorum (${dissent.length})</h3>
     ${dissent.length ? claimList(dissent, panel, required) : html`<p class="empty">None.</p>`}`;
 
@@ -255,6 +262,15 @@ function runBanner(r: Row, status: string, failures: Record<string, SqlValue>[])
   }
 }
 
+/** The chair's prose answer (`--synthesize`), or why there is none; nothing when no chair was asked. */
+function chairAnswer(r: Row): SafeHtml | string {
+  const model = str(r.synthesis_model);
+  if (!model) return '';
+  const text = str(r.synthesis_text);
+  if (text === null) return html`<h3>Answer by the chair</h3><p class="empty">The chair (${model}) wrote no answer${str(r.synthesis_error) ? `: ${str(r.synthesis_error)}` : ''}; the consensus above stands.</p>`;
+  return html`<h3>Answer by the chair (${model}, from the consensus claims only)</h3><blockquote class="chair claim-text">${text}</blockquote>`;
+}
+
 function claimList(claims: Row[], panel: number, required: number | null): SafeHtml {
   return html`<ol class="claims">${claims.map((c) => {
     const support = num(c.support) ?? 0;
@@ -318,7 +334,8 @@ export function manyPageModel(d: ManyReportData, meta: { generatedAt: string; ar
     facts.push(['Batch', d.batchId!]);
     facts.push(['Question', str(batch?.query) ?? '(not recorded)']);
     if (batch) facts.push(['Input', `${num(batch.files) ?? '?'} files, ${num(batch.chunks) ?? '?'} chunks`]);
-    facts.push(['Outcome', str(batch?.outcome) ?? 'not finished (no quorum.batch.completed event)']);
+    facts.push(['Latest session', str(batch?.outcome) ?? 'has not ended: running, or killed (resume it with quorum batch … --resume)']);
+    if (d.summaryFile) facts.push(['Summary', html`<code>${d.summaryFile}</code>: every chunk's conclusions as Markdown`]);
   } else {
     facts.push(['Artifacts', meta.artifacts]);
     facts.push(['Batches', String(d.batches.length)]);
@@ -331,6 +348,7 @@ export function manyPageModel(d: ManyReportData, meta: { generatedAt: string; ar
     ['Runs', fmtInt(num(t.runs))],
     ...(num(t.chunks) ? ([['Chunks', fmtInt(num(t.chunks))]] as [string, string][]) : []),
     ['Calls', fmtInt(num(t.calls))],
+    ['Requests (with retries)', fmtInt(num(t.attempts))],
     ['Failed calls', fmtInt(num(t.failed_calls))],
     ['Input tokens', fmtInt(num(t.input_tokens))],
     ['Output tokens', fmtInt(num(t.output_tokens))],
@@ -446,13 +464,22 @@ export function manyPageModel(d: ManyReportData, meta: { generatedAt: string; ar
   ];
 
   const heading = d.kind === 'batch' ? `Batch ${d.batchId}` : 'All runs';
+  const simulated = d.conclusions.filter((c) => c.sandbox === true).length;
+  const notice =
+    simulated === 0
+      ? undefined
+      : simulated === d.conclusions.length
+        ? `SANDBOX: every ${what} here was answered by simulated models, not real ones.`
+        : `SANDBOX: ${simulated} of ${d.conclusions.length} ${what}s here were answered by simulated models, not real ones.`;
   return {
     title: `quorum report — ${heading.toLowerCase()} — ${banner.status}`,
     heading,
     banner,
+    ...(notice && { notice }),
     facts,
     tiles,
     sections: [
+      conclusionsSection(d, what),
       { id: 'consensus', title: `Consensus over ${what}s`, figures: [rateFigure] },
       { id: 'time', title: `Slowest ${what}s`, figures: [slowFigure] },
       { id: 'failures', title: 'Failures', figures: [failureFigure] },
@@ -466,27 +493,91 @@ export function manyPageModel(d: ManyReportData, meta: { generatedAt: string; ar
   };
 }
 
+/**
+ * The batch's (or folder's) verdict, by the one definition of src/report/outcome.ts: a batch is
+ * counted from report_batches (decided chunks by verdict, undecided ones, its latest session's
+ * ending), every run from report_totals' verdict counts.
+ */
 function manyBanner(d: ManyReportData): Banner {
   const t = d.totals;
-  const n = (k: string) => num(t[k]) ?? 0;
-  const batch = d.kind === 'batch' ? d.batches[0] : undefined;
-  // A batch's chunks count once each (a chunk redone after --resume counts as its redo).
-  const byChunk = d.kind === 'batch' && n('chunks') > 0;
-  const unit = byChunk ? 'chunk' : 'run';
-  const c = byChunk
-    ? { total: n('chunks'), consensus: n('chunk_consensus'), degraded: n('chunk_degraded'), lost: n('chunk_quorum_lost'), failed: n('chunk_failed') }
-    : { total: n('runs'), consensus: n('consensus'), degraded: n('degraded'), lost: n('quorum_lost'), failed: n('failed') + n('unfinished') };
-  const counts = `${c.total} ${unit}${c.total === 1 ? '' : 's'}: ${c.consensus} consensus, ${c.degraded} degraded, ${c.lost} quorum lost, ${c.failed} failed or unfinished.`;
+  const n = (row: Row | undefined, k: string) => num(row?.[k]) ?? 0;
   const details: string[] = [];
-  const outcome = batch ? str(batch.outcome) : null;
-  if (d.kind === 'batch') details.push(outcome ? `Batch outcome: ${outcome}.` : 'The batch has not finished (no completion event): resume it with quorum batch … --resume.');
-  if (n('failed_calls')) details.push(`${n('failed_calls')} of ${n('calls')} calls failed.`);
-  if (c.total === 0) return { tone: 'neutral', status: 'NO RUNS', headline: `No run recorded in this ${d.kind === 'batch' ? 'batch' : 'folder'} yet.`, details };
-  if (c.lost + c.failed > 0 || (d.kind === 'batch' && outcome !== 'completed' && outcome !== 'nothing-to-do')) {
-    return { tone: 'bad', status: 'INCOMPLETE', headline: `Partial result: ${c.lost + c.failed} of ${c.total} ${unit}s have no consensus. ${counts}`, details };
+  let verdict;
+  if (d.kind === 'batch') {
+    const b = d.batches[0];
+    const counts = { chunks: n(b, 'chunks'), consensus: n(b, 'consensus'), degraded: n(b, 'degraded'), noClaims: n(b, 'no_claims'), quorumLost: n(b, 'quorum_lost') };
+    // No batch events (a log written by hand, events lost): count what the run lines decided.
+    if (!b) {
+      const by = (v: string) => d.conclusions.filter((c) => c.verdict === v).length;
+      Object.assign(counts, { chunks: d.conclusions.length, consensus: by('consensus'), degraded: by('degraded'), noClaims: by('no_claims'), quorumLost: by('quorum_lost') });
+    }
+    const outcome = b ? str(b.outcome) : null;
+    verdict = batchVerdict(counts, { end: outcome === 'completed' || outcome === 'interrupted' || outcome === 'stopped' ? outcome : 'running' });
+    details.push(verdict.counts);
+    details.push(outcome ? `Latest session: ${outcome}.` : 'The latest session has not ended: it is running, or was killed; quorum batch … --resume finishes it.');
+  } else {
+    const counts = { chunks: 0, consensus: n(t, 'verdict_consensus'), degraded: n(t, 'verdict_degraded'), noClaims: n(t, 'verdict_no_claims'), quorumLost: n(t, 'verdict_quorum_lost') };
+    counts.chunks = decidedChunks(counts) + n(t, 'without_result');
+    verdict = batchVerdict(counts, { end: null, unit: 'run' });
+    details.push(verdict.counts);
   }
-  if (c.degraded > 0) return { tone: 'warn', status: 'DEGRADED', headline: `Partial result: ${c.degraded} of ${c.total} ${unit}s reached consensus with ports missing. ${counts}`, details };
-  return { tone: 'ok', status: 'CONSENSUS', headline: `Every ${unit} reached consensus with the whole panel answering. ${counts}`, details };
+  if (n(t, 'failed_calls')) details.push(`${n(t, 'failed_calls')} of ${n(t, 'calls')} calls failed.`);
+  const status = verdict.status === 'NO CHUNKS' ? 'NO RUNS' : verdict.status;
+  const headline = verdict.status === 'NO CHUNKS' ? `No run recorded in this ${d.kind === 'batch' ? 'batch' : 'folder'} yet.` : verdict.headline;
+  return { tone: verdict.tone, status, headline, details };
+}
+
+/** Per source file, collapsible: the chunks (or runs) shown in full before the rest is only counted. */
+const MAX_CONCLUSIONS_PER_FILE = 40;
+/** In all: past this, a file lists no more chunks, so 10,000 chunks stay a page a browser opens at once. */
+const MAX_CONCLUSIONS = 400;
+/** Files whose list starts open (more would make the page a wall of claims). */
+const OPEN_FILES = 3;
+
+/**
+ * What every chunk (or run) concluded, grouped by source file, each file and each chunk a
+ * `<details>` (no script). Past the caps, each file says how many of its chunks are not inlined
+ * and where they all are: summary.md and `quorum sql report_conclusions`.
+ */
+function conclusionsSection(d: ManyReportData, what: 'chunk' | 'run'): Section {
+  const groups = new Map<string, Row[]>();
+  for (const c of d.conclusions) {
+    const key = str(c.source) ?? '';
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  const elsewhere = html`${d.summaryFile ? html`<code>${d.summaryFile}</code> and ` : ''}<code>quorum sql report_conclusions</code>`;
+  let budget = MAX_CONCLUSIONS;
+  let omittedTotal = 0;
+  const files = [...groups].map(([source, rows], i) => {
+    const shown = rows.slice(0, Math.max(0, Math.min(MAX_CONCLUSIONS_PER_FILE, budget)));
+    budget -= shown.length;
+    const omitted = rows.length - shown.length;
+    omittedTotal += omitted;
+    const tally = CHUNK_VERDICTS.map((v) => [v, rows.filter((r) => r.verdict === v).length] as const).filter(([, k]) => k > 0);
+    return html`<details class="source"${i < OPEN_FILES ? html` open` : ''}>
+<summary><span class="file">${source || '(no document: the question alone)'}</span> — ${rows.length} ${what}${rows.length === 1 ? '' : 's'}: ${tally.map(([v, k]) => `${k} ${VERDICT_WORDS[v]}`).join(', ')}</summary>
+<ol class="chunks">${shown.map((r) => conclusionItem(r, what))}</ol>
+${omitted > 0 ? html`<p class="empty">${omitted} more ${what}${omitted === 1 ? '' : 's'} of this file are not shown here; every one is in ${elsewhere}.</p>` : ''}
+</details>`;
+  });
+  const intro = d.conclusions.length
+    ? html`<p>The consensus claims of every decided ${what}, by source file${d.kind === 'batch' ? ' (a chunk redone after --resume shows its latest run)' : ''}. Open a file or a ${what} to read its claims; <code>quorum show &lt;run id&gt;</code> prints a run in full.${omittedTotal ? html` ${omittedTotal} ${what}s are counted but not inlined, to keep the page light; all are in ${elsewhere}.` : ''}</p>`
+    : html`<p class="empty">No ${what} has been decided yet.</p>`;
+  return { id: 'conclusions', title: `What the ${what}s concluded`, intro, figures: [], body: html`${files}` };
+}
+
+function conclusionItem(r: Row, what: 'chunk' | 'run'): SafeHtml {
+  const claims = list(r.claims).map((c) => c as Record<string, SqlValue>);
+  const verdict = str(r.verdict) as ChunkVerdict;
+  const panel = num(r.panel);
+  const name = what === 'chunk' && str(r.chunk_id) ? html`chunk <code>${str(r.chunk_id)!.slice(0, 8)}</code>` : html`run <code>${str(r.runid)}</code>`;
+  const chair = str(r.synthesis_text);
+  return html`<li class="chunk verdict-${verdict}"><details open>
+<summary>${name} · <span class="verdict">${VERDICT_WORDS[verdict] ?? verdict}</span> · ${num(r.consensus) ?? 0} consensus, ${num(r.dissent) ?? 0} dissent${num(r.failures) ? `, ${num(r.failures)} port${num(r.failures) === 1 ? '' : 's'} failed` : ''}</summary>
+${claims.length ? html`<ol class="claims">${claims.map((c, i) => html`<li><span class="label">c${i + 1}</span> <span class="claim-text">${str(c.text) ?? ''}</span> <span class="support">${num(c.support) ?? 0} of ${panel ?? '?'}</span></li>`)}</ol>` : html`<p class="empty">${verdict === 'quorum_lost' ? 'The quorum was lost: every claim is dissent.' : 'No claim reached the quorum.'}</p>`}
+${chair !== null ? html`<p class="chair-by">Answer by the chair (${str(r.synthesis_model)}):</p><blockquote class="chair claim-text">${chair}</blockquote>` : ''}
+<p class="meta">Run <code>${str(r.runid)}</code> · ${num(r.responders) ?? '?'} of ${panel ?? '?'} ports answered · a claim needed ${num(r.required) ?? '?'}</p>
+</details></li>`;
 }
 
 // ------------------------------------------------------------------ the document
@@ -535,6 +626,19 @@ ol.claims .label { display: inline-block; min-width: 2.4em; font-weight: 700; fo
 ol.claims .support, ol.claims .voters { display: block; font-size: 13px; color: var(--muted); margin-left: 2.4em; }
 ol.claims li.consensus .support { color: #005a8c; font-weight: 600; }
 p.empty { font-style: italic; color: var(--muted); }
+details.source { margin: 8px 0; font-size: 15px; border: 1px solid var(--line); border-radius: 4px; padding: 4px 10px; }
+details.source > summary { color: var(--fg); font-weight: 600; overflow-wrap: anywhere; }
+ol.chunks { list-style: none; padding-left: 0; margin: 4px 0; }
+ol.chunks > li { border-top: 1px solid var(--line); padding: 4px 0; }
+ol.chunks details { font-size: 14px; }
+ol.chunks details > summary { color: var(--fg); }
+ol.chunks li.verdict-consensus .verdict { color: #005a8c; font-weight: 600; }
+ol.chunks li.verdict-degraded .verdict { color: #8a5a00; font-weight: 600; }
+ol.chunks li.verdict-no_claims .verdict, ol.chunks li.verdict-quorum_lost .verdict { color: #a8430a; font-weight: 600; }
+ol.chunks ol.claims li { padding: 2px 0; border: 0; }
+ol.chunks ol.claims .support { display: inline; margin: 0; }
+ol.chunks p.meta { margin: 2px 0 6px; font-size: 12px; color: var(--muted); }
+blockquote.chair { margin: 4px 0 8px; padding: 4px 12px; border-left: 4px solid #0072B2; background: #f4f8fb; }
 footer { max-width: 1120px; margin: 32px auto 24px; padding: 8px 16px 0; border-top: 1px solid var(--line); font-size: 12px; color: var(--muted); }
 footer code { overflow-wrap: anywhere; }
 @media (max-width: 560px) {
@@ -543,7 +647,7 @@ footer code { overflow-wrap: anywhere; }
   dl.facts dd { margin-bottom: 4px; }
   .banner .status { font-size: 19px; }
 }
-@media print { .banner { -webkit-print-color-adjust: exact; print-color-adjust: exact; } details { display: none; } }
+@media print { .banner { -webkit-print-color-adjust: exact; print-color-adjust: exact; } figure details { display: none; } }
 `;
 
 /** The page as one HTML document; `svgs` holds each figure's rendered chart by figure id. */

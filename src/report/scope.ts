@@ -39,6 +39,7 @@ export const SCOPE_FILTERS: Readonly<Record<string, string>> = {
   runs: IN_RUNS,
   batches: `batchid = getvariable('report_scope_batch')`,
   consensus: IN_RUNS,
+  batch_chunks: IN_RUNS,
   claims: IN_RUNS,
   answers: IN_RUNS,
   responses: IN_RUNS,

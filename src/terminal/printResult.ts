@@ -1,7 +1,11 @@
 import type { ConsensusDocument } from '../types.js';
+import { wrapLines } from './wrapLines.js';
 
-/** The human-readable verdict printed after a run (`--json` prints consensus.json instead). */
-export function formatResult(doc: ConsensusDocument, runDir: string): string {
+/**
+ * The human-readable verdict printed after a run (`--json` prints consensus.json instead).
+ * @param columns the terminal's width: the chair's prose answer is wrapped to it (default 80).
+ */
+export function formatResult(doc: ConsensusDocument, runDir: string, columns = 80): string {
   const q = doc.quorum;
   const lines: string[] = [''];
   if (doc.sandbox) lines.push('SANDBOX: these answers come from simulated models, not real ones.', '');
@@ -22,7 +26,8 @@ export function formatResult(doc: ConsensusDocument, runDir: string): string {
   }
   if (doc.synthesis) {
     lines.push('');
-    if ('text' in doc.synthesis) lines.push(`Answer (by the chair, ${doc.synthesis.model}, from the consensus claims only):`, ...doc.synthesis.text.split('\n').map((l) => `  ${oneLine(l)}`));
+    // A paragraph is one long line: wrapped with its indent kept, not left to the terminal's edge.
+    if ('text' in doc.synthesis) lines.push(`Answer (by the chair, ${doc.synthesis.model}, from the consensus claims only):`, ...doc.synthesis.text.split('\n').flatMap((l) => wrapLines(`  ${oneLine(l)}`, Math.max(40, columns), '  ')));
     else lines.push(`The chair (${doc.synthesis.model}) wrote no answer: ${oneLine(doc.synthesis.error)}; the consensus above stands.`);
   }
   if (doc.dissent.length) {

@@ -153,6 +153,13 @@ describe('the status banner never lets a partial result look complete', () => {
     queries: [],
   });
 
+  it("shows the chair's answer under the consensus claims, or why there is none", () => {
+    const body = (over: Record<string, unknown>) => String(runPageModel(run(over), meta).sections.find((s) => s.id === 'claims')!.body);
+    expect(body({ synthesis_model: 'chair/m', synthesis_text: 'Port 8080 [c1] <i>x</i>.' })).toContain('<h3>Answer by the chair (chair/m, from the consensus claims only)</h3><blockquote class="chair claim-text">Port 8080 [c1] &lt;i&gt;x&lt;/i&gt;.</blockquote>');
+    expect(body({ synthesis_model: 'chair/m', synthesis_error: 'timeout' })).toContain('The chair (chair/m) wrote no answer: timeout; the consensus above stands.');
+    expect(body({})).not.toContain('chair');
+  });
+
   it('says CONSENSUS only when the whole quorum held', () => {
     expect(runPageModel(run({}), meta).banner).toMatchObject({ tone: 'ok', status: 'CONSENSUS', headline: '8 of 8 ports answered; a claim needs 6 votes.' });
   });
@@ -172,24 +179,32 @@ describe('the status banner never lets a partial result look complete', () => {
     expect(failed.sections.find((s) => s.id === 'claims')!.figures[0]!.empty).toMatch(/No consensus.json/);
   });
 
-  const many = (totals: Record<string, number>, outcome: string | null): ManyReportData => ({
+  const many = (batch: Record<string, number>, outcome: string | null): ManyReportData => ({
     kind: 'batch',
     batchId: 'b1',
-    batches: [{ batchid: 'b1', outcome, query: 'q' }],
-    totals: { runs: 0, chunks: 0, calls: 10, failed_calls: 0, ...totals },
-    rates: [], slowest: [], failuresOverTime: [], failures: [], lone: [], agreement: [], latency: [], usage: [], queries: [],
+    batches: [{ batchid: 'b1', outcome, query: 'q', consensus: 0, degraded: 0, no_claims: 0, quorum_lost: 0, ...batch }],
+    totals: { runs: 0, chunks: 0, calls: 10, failed_calls: 0 },
+    rates: [], slowest: [], failuresOverTime: [], failures: [], lone: [], agreement: [], latency: [], usage: [], conclusions: [], queries: [],
   });
 
-  it('counts a batch by chunk and flags lost chunks, degraded chunks and an unfinished batch', () => {
-    const ok = manyPageModel(many({ runs: 3, chunks: 3, chunk_consensus: 3 }, 'completed'), meta).banner;
-    expect(ok).toMatchObject({ tone: 'ok', status: 'CONSENSUS' });
-    const lost = manyPageModel(many({ runs: 4, chunks: 3, chunk_consensus: 2, chunk_quorum_lost: 1 }, 'completed'), meta).banner;
-    expect(lost).toMatchObject({ tone: 'bad', status: 'INCOMPLETE' });
-    expect(lost.headline).toBe('Partial result: 1 of 3 chunks have no consensus. 3 chunks: 2 consensus, 0 degraded, 1 quorum lost, 0 failed or unfinished.');
-    expect(manyPageModel(many({ runs: 3, chunks: 3, chunk_consensus: 2, chunk_degraded: 1 }, 'completed'), meta).banner).toMatchObject({ tone: 'warn', status: 'DEGRADED' });
-    const unfinished = manyPageModel(many({ runs: 2, chunks: 2, chunk_consensus: 2 }, null), meta).banner;
+  it('counts a batch by chunk verdict: lost and no-claim chunks are PARTIAL, degraded ones DEGRADED, undecided ones INCOMPLETE', () => {
+    const ok = manyPageModel(many({ chunks: 3, consensus: 3 }, 'completed'), meta).banner;
+    expect(ok).toMatchObject({ tone: 'ok', status: 'CONSENSUS', headline: 'Every chunk reached consensus with the whole panel answering.' });
+    const lost = manyPageModel(many({ chunks: 3, consensus: 2, quorum_lost: 1 }, 'completed'), meta).banner;
+    expect(lost).toMatchObject({ tone: 'bad', status: 'PARTIAL', headline: '1 of 3 chunks reached no consensus; 2 did.' });
+    expect(lost.details[0]).toBe('3 chunks: 2 consensus, 0 degraded, 0 with no claim at the quorum, 1 quorum lost.');
+    expect(manyPageModel(many({ chunks: 3, consensus: 2, degraded: 1 }, 'completed'), meta).banner).toMatchObject({ tone: 'warn', status: 'DEGRADED' });
+    // A degraded chunk with no consensus claim concluded nothing: never "reached consensus".
+    const empty = manyPageModel(many({ chunks: 3, no_claims: 3 }, 'completed'), meta).banner;
+    expect(empty).toMatchObject({ tone: 'bad', status: 'PARTIAL', headline: '3 of 3 chunks reached no consensus; 0 did.' });
+    // Interrupted: what is decided and what is left, not "0 of N have no consensus".
+    const interrupted = manyPageModel(many({ chunks: 147, consensus: 66 }, 'interrupted'), meta).banner;
+    expect(interrupted).toMatchObject({ tone: 'bad', status: 'INCOMPLETE', headline: '66 of 147 chunks decided; 81 not decided yet: the batch was interrupted; --resume finishes them.' });
+    // Resumed to the end: the latest session's ending counts.
+    expect(manyPageModel(many({ chunks: 147, consensus: 147 }, 'completed'), meta).banner.status).toBe('CONSENSUS');
+    const unfinished = manyPageModel(many({ chunks: 2, consensus: 1 }, null), meta).banner;
     expect(unfinished).toMatchObject({ tone: 'bad', status: 'INCOMPLETE' });
-    expect(unfinished.details[0]).toMatch(/has not finished/);
+    expect(unfinished.details[1]).toMatch(/has not ended/);
   });
 });
 
@@ -220,8 +235,15 @@ describe('chart specs', () => {
     expect(hasActiveContent(chart.svg)).toBe(false);
   });
 
-  it('writes claim text into the SVG as escaped text', async () => {
+  it('names claims by their id in the support chart, never by cut text that reads alike', async () => {
     const chart = await renderSvg(cases[0]![1]);
+    expect(chart.svg).toContain('>c1</text>');
+    expect(chart.svg).toContain('>d1</text>');
+    expect(chart.svg).not.toContain('&lt;script');
+  });
+
+  it('writes text from models (a model id) into the SVG as escaped text', async () => {
+    const chart = await renderSvg(charts.loneDissentersChart([{ label: charts.portLabel(0, '<script>x</script>'), lone: 1, claims: 2, share: 0.5 }]));
     expect(chart.svg).not.toMatch(/<script/i);
     expect(chart.svg).toContain('&lt;script&gt;');
   });

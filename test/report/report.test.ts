@@ -124,7 +124,8 @@ describe('quorum report', () => {
     expect(run.code, run.stderr).toBe(0);
     const page = readFileSync(file, 'utf8');
     expect(page).toContain('data-status="DEGRADED"');
-    expect(page).toContain('2 chunks: 0 consensus, 2 degraded, 0 quorum lost, 0 failed or unfinished.');
+    expect(page).toContain('Every chunk reached consensus, 2 of them with ports missing.');
+    expect(page).toContain('2 chunks: 0 consensus, 2 degraded, 0 with no claim at the quorum, 0 quorum lost.');
     expect(page).toContain(`<dt>Batch</dt><dd>${f.batchId}</dd>`);
     expect(chartsIn(page)).toEqual(['consensus-rate', 'slowest', 'failures-over-time', 'lone-dissenters', 'agreement', 'model-latency', 'tokens', 'cost']);
     expect(page).toContain('restricted to batch');
@@ -346,8 +347,9 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the report in headless Chromium' : 
     expect(await page.locator('dl.facts dd').first().textContent()).toBe(QUERY);
     expect(await page.locator('#claim-c1 .claim-text, #claim-c2 .claim-text, #claim-c3 .claim-text').allTextContents()).toContain(SCRIPT_CLAIM);
     expect(await page.locator('li.claim.dissent .claim-text').allTextContents()).toContain(HANDLER_CLAIM);
-    // The claim is text in the support chart too.
-    expect(await page.locator('[data-chart="support"] svg').textContent()).toContain('<script>window.__pwned=1');
+    // The support chart names claims by id; its table beside them holds the full text.
+    expect(await page.locator('[data-chart="support"] svg').textContent()).not.toContain('<script>');
+    expect(await page.locator('[data-chart="support"] table').textContent()).toContain(SCRIPT_CLAIM);
 
     const sizes = await chartSizes(page);
     expect(Object.keys(sizes)).toEqual(['support', 'votes', 'agreement', 'latency', 'tokens', 'cost']);
@@ -373,7 +375,19 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the report in headless Chromium' : 
       }
       expect(sizes['failures-over-time']!.legend).toBe(true);
       expect(await v.page.locator('.tiles li').count()).toBeGreaterThanOrEqual(6);
-      if (name === 'batch') await v.page.screenshot({ path: join(SCREENSHOTS, 'batch.png'), fullPage: true });
+      // What every chunk concluded, by source file, collapsible without a script.
+      const sources = v.page.locator('#conclusions details.source');
+      expect(await sources.count(), name).toBeGreaterThanOrEqual(name === 'batch' ? 2 : 3);
+      if (name === 'batch') {
+        expect(await sources.locator('summary .file').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/specs\/a\.md$/), expect.stringMatching(/specs\/b\.md$/)]));
+        expect(await v.page.locator('#conclusions li.chunk').count()).toBe(2);
+        expect(await v.page.locator('#conclusions li.chunk .claim-text').allTextContents()).toContain(SCRIPT_CLAIM);
+        // Closing a file hides its chunks: plain <details>.
+        await sources.first().locator(':scope > summary').click();
+        expect(await sources.first().locator('li.chunk').first().isVisible()).toBe(false);
+        await sources.first().locator(':scope > summary').click();
+        await v.page.screenshot({ path: join(SCREENSHOTS, 'batch.png'), fullPage: true });
+      }
       await v.page.close();
     }
   });
