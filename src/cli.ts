@@ -14,42 +14,55 @@ import type { CliContext } from './commands/context.js';
 import { migrateCommand } from './commands/migrate.js';
 import { replayCommand } from './commands/replay.js';
 import { reportCommand } from './commands/report.js';
+import { runsCommand } from './commands/runs.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { showCommand } from './commands/show.js';
 import { sqlCommand } from './commands/sql.js';
 import { watchCommand } from './commands/watch.js';
+import { normalizeArgv } from './commands/normalizeArgv.js';
+import { quorumVersion } from './commands/version.js';
 import { ArtifactsError, UsageError, redact } from './errors.js';
+import { DEFAULT_INVOCATION, detectInvocation, localizeCommands, quorumCommand, setInvocation } from './terminal/invocation.js';
 
 /**
  * Runs the CLI with `argv` (without node and script) and resolves to the exit code.
  * Known errors print one line; only a bug prints a stack.
  */
-export async function main(argv: string[], io: Partial<CliContext> = {}): Promise<number> {
+export async function main(argv: string[], io: Partial<CliContext> & { invocation?: string } = {}): Promise<number> {
   const ctx: CliContext = {
     stdout: io.stdout ?? process.stdout,
     stderr: io.stderr ?? process.stderr,
+    stdin: io.stdin ?? process.stdin,
     env: io.env ?? process.env,
     signal: io.signal ?? new AbortController().signal,
     exitCode: 0,
     argv,
   };
+  // Printed commands take the form the user ran (`npx quorum …`); in-process callers get `quorum`.
+  setInvocation(io.invocation ?? DEFAULT_INVOCATION);
   const secrets = Object.entries(ctx.env)
     .filter(([k]) => /KEY|TOKEN|SECRET/i.test(k))
     .map(([, v]) => v);
+  // A bare `quorum` asked for nothing: the help is the answer (stdout, exit 0), not an error.
+  const args = argv.length === 0 ? ['--help'] : normalizeArgv(argv);
   try {
-    await yargs(argv)
-      .scriptName('quorum')
+    await yargs(args)
+      .scriptName(io.invocation ?? DEFAULT_INVOCATION)
       .command(askCommand(ctx))
       .command(batchCommand(ctx))
       .command(replayCommand(ctx))
       .command(showCommand(ctx))
       .command(reportCommand(ctx))
+      .command(runsCommand(ctx))
       .command(sqlCommand(ctx))
       .command(panelCommand(ctx))
       .command(watchCommand(ctx))
       .command(sandboxCommand(ctx))
       .command(migrateCommand(ctx))
-      .demandCommand(1, 'Give a command, e.g. quorum ask "…" (see quorum --help)')
+      .example('$0 ask "What is Raft?" --sandbox', 'try it offline: simulated models, no key needed')
+      .example('$0 ask "What does it require?" --context spec.md', 'ask the panel about a document (needs OPENROUTER_API_KEY)')
+      .example('$0 runs', 'the recent runs, newest first (then: show latest)')
+      .demandCommand(1, `Give a command, e.g. ${quorumCommand('ask', 'What is Raft?')} (see ${quorumCommand('--help')})`)
       .strict()
       .recommendCommands()
       .exitProcess(false)
@@ -57,17 +70,19 @@ export async function main(argv: string[], io: Partial<CliContext> = {}): Promis
         throw error ?? new UsageError(message);
       })
       .help()
-      .version()
+      .alias('h', 'help')
+      .version(quorumVersion())
       .wrap(Math.min(100, ctx.stdout.columns ?? 100))
       .parseAsync();
     return ctx.exitCode;
   } catch (error) {
+    // Messages written below the CLI say `quorum <command>`: shown in the form the user ran.
     if (error instanceof UsageError) {
-      ctx.stderr.write(`Error: ${redact(error.message, secrets)}\n`);
+      ctx.stderr.write(`Error: ${localizeCommands(redact(error.message, secrets))}\n`);
       return 2;
     }
     if (error instanceof ArtifactsError) {
-      ctx.stderr.write(`Error: ${redact(error.message, secrets)}\n`);
+      ctx.stderr.write(`Error: ${localizeCommands(redact(error.message, secrets))}\n`);
       return 1;
     }
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -104,7 +119,8 @@ if (isEntryPoint()) {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
-  main(process.argv.slice(2), { signal: controller.signal }).then((code) => {
+  const invocation = detectInvocation({ env: process.env, script: process.argv[1], cwd: process.cwd() });
+  main(process.argv.slice(2), { signal: controller.signal, invocation }).then((code) => {
     process.exitCode = controller.signal.aborted && (code === 0 || code === 130) ? stopCode : code;
   });
 }

@@ -1,9 +1,13 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { CliContext } from './context.js';
+import { numberOptions } from './flags.js';
 
 export interface AskArgs {
-  query: string;
-  context?: string;
+  /** The question as typed: usually one quoted word; more words are refused, not joined (see handlers/question.ts). */
+  query?: string[];
+  'query-file'?: string;
+  /** One `--context` is a string; several (`--context a --context b`) arrive as an array. */
+  context?: string | string[];
   panel?: string;
   out: string;
   quorum?: string;
@@ -12,26 +16,38 @@ export interface AskArgs {
   rounds?: string;
   sandbox: boolean;
   json: boolean;
-  synthesize?: string;
+  synthesize: boolean;
+  chair?: string;
 }
 
 export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
   return {
-    command: 'ask <query>',
+    command: 'ask [query..]',
     describe: 'Ask the panel one question; keep the claims a quorum of models make',
     builder: (y: Argv) =>
-      y
-        .positional('query', { type: 'string', describe: 'The research question', demandOption: true })
-        .option('context', { type: 'string', describe: 'A text file given to every model as data (not instructions)' })
-        .option('panel', { type: 'string', describe: 'Panel file (JSON or YAML); default: the built-in eight free models' })
-        .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder' })
-        .option('quorum', { type: 'string', describe: 'Votes a claim needs with the whole panel answering (default ceil(0.75·N))' })
-        .option('timeout', { type: 'string', describe: 'Per-call timeout in ms (overrides the panel file)' })
-        .option('grace', { type: 'string', describe: 'Wait this many ms for stragglers once a quorum answered (-1: wait for all; default: as long as quorum took)' })
-        .option('rounds', { type: 'string', describe: 'Vote rounds: 2 = answers propose claims, then every responder votes on them; 1 = count claims in the answers only', default: '2' })
-        .option('synthesize', { type: 'string', describe: 'After the vote, a chair model writes a short answer citing the consensus claims [MODEL: default the member that agrees most]' })
+      numberOptions(
+        y
+          .positional('query', { type: 'string', describe: 'The research question, in quotes; - reads it from stdin' })
+          .option('query-file', { type: 'string', describe: 'Read the question from this file (- : stdin), for questions too long for a command line' })
+          // Not `array: true`: an array option would also take the question that follows it.
+          .option('context', { type: 'string', describe: 'A text file given to every model as data (not instructions); repeat it for several files' })
+          .option('panel', { type: 'string', describe: 'Panel file (JSON or YAML); default: the built-in eight free models' })
+          .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder' }),
+        {
+          quorum: { describe: 'Votes a claim needs with the whole panel answering (default ceil(0.75·N))' },
+          timeout: { describe: 'Per-call timeout in ms (overrides the panel file)' },
+          grace: { describe: 'Wait this many ms for stragglers once a quorum answered (-1: wait for all; default: as long as quorum took)' },
+          rounds: { describe: 'Vote rounds: 2 = answers propose claims, then every responder votes on them; 1 = count claims in the answers only', default: 2 },
+        },
+      )
+        .option('synthesize', { type: 'boolean', default: false, describe: 'After the vote, a chair model writes a short answer citing the consensus claims (the member that agrees most; --chair picks another)' })
+        .option('chair', { type: 'string', describe: 'The chair model for --synthesize (implies it); --synthesize=MODEL is the same' })
         .option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' })
-        .option('json', { type: 'boolean', default: false, describe: 'Print consensus.json instead of the summary' }) as Argv<AskArgs>,
+        .option('json', { type: 'boolean', default: false, describe: 'Print consensus.json instead of the summary' })
+        .example('$0 ask "What is Raft?" --sandbox', 'offline, against simulated models')
+        .example('$0 ask "What does it say about leases?" --context spec.md --context notes.md', 'two documents as data')
+        .example('$0 ask --synthesize "What is Raft?"', 'plus a short answer from a chair model')
+        .example('cat question.txt | $0 ask - --context spec.md', 'the question from stdin') as unknown as Argv<AskArgs>,
     // The implementation (runAsk: the OpenAI SDK, OpenTelemetry, zod, rxjs…) loads only when ask runs.
     handler: async (args) => (await import('../handlers/ask.js')).handler(args, ctx),
   };

@@ -2,6 +2,8 @@
 export interface CliContext {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
+  /** Where `quorum ask -` reads the question; the process's stdin unless a test gives one. */
+  stdin?: NodeJS.ReadStream;
   env: NodeJS.ProcessEnv;
   /** Aborted on SIGINT, SIGTERM and SIGHUP. */
   signal: AbortSignal;

@@ -12,7 +12,7 @@ export function migrateCommand(ctx: CliContext): CommandModule<object, MigrateAr
     builder: (y: Argv) =>
       y
         .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder to convert' })
-        .example('quorum migrate --out ./artifacts', 'convert it; running it again adds nothing') as unknown as Argv<MigrateArgs>,
+        .example('$0 migrate --out ./artifacts', 'convert it; running it again adds nothing') as unknown as Argv<MigrateArgs>,
     // The implementation loads only when migrate runs.
     handler: async (args) => (await import('../handlers/migrate.js')).handler(args, ctx),
   };

@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { CliContext } from './context.js';
 
 export interface ReplayArgs {
-  runId: string;
+  runId?: string;
   out: string;
   quorum?: string;
   rounds?: string;
@@ -11,15 +11,18 @@ export interface ReplayArgs {
 
 export function replayCommand(ctx: CliContext): CommandModule<object, ReplayArgs> {
   return {
-    command: 'replay <runId>',
+    command: 'replay [runId]',
     describe: "Gather a recorded run again (other quorum or rounds) without calling any model",
     builder: (y: Argv) =>
       y
-        .positional('runId', { type: 'string', describe: 'A run id under <out>/runs', demandOption: true })
+        .positional('runId', { type: 'string', describe: 'A run id recorded in <out> (quorum runs lists them), or "latest" (the run decided last)' })
         .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder' })
         .option('quorum', { type: 'string', describe: "Votes a claim needs with the whole panel answering (default: the run's)" })
+        .number('quorum')
         .option('rounds', { type: 'string', describe: "1 or 2 (default: the run's)" })
-        .option('json', { type: 'boolean', default: false, describe: 'Print consensus.json instead of the summary' }) as Argv<ReplayArgs>,
+        .number('rounds')
+        .option('json', { type: 'boolean', default: false, describe: 'Print consensus.json instead of the summary' })
+        .example('$0 replay latest --quorum 5', 'the run decided last, with a stricter quorum') as unknown as Argv<ReplayArgs>,
     // The implementation (runReplay: rxjs pipelines, OpenTelemetry…) loads only when replay runs.
     handler: async (args) => (await import('../handlers/replay.js')).handler(args, ctx),
   };

@@ -23,9 +23,9 @@ export function reportCommand(ctx: CliContext): CommandModule<object, ReportArgs
         .option('all', { type: 'boolean', default: false, describe: 'Report on every run in the artifacts folder' })
         .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder to read' })
         .option('to', { type: 'string', nargs: 1, describe: 'HTML file to write (default <out>/reports/<run-…|batch-…|all>.html; - prints it)' })
-        .example('quorum report', 'the latest run')
-        .example('quorum report --batch <batchId> --to batch.html', 'a batch, to batch.html')
-        .example('quorum report --all', 'every run in ./artifacts') as unknown as Argv<ReportArgs>,
+        .example('$0 report', 'the latest run')
+        .example('$0 report --batch <batchId> --to batch.html', 'a batch, to batch.html')
+        .example('$0 report --all', 'every run in ./artifacts') as unknown as Argv<ReportArgs>,
     handler: async (args) => {
       const chosen = [args.runId !== undefined, args.batch !== undefined, args.all].filter(Boolean).length;
       if (chosen > 1) throw new UsageError('Give one of <runId>, --batch <id> or --all');

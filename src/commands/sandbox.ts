@@ -13,7 +13,8 @@ export function sandboxCommand(ctx: CliContext): CommandModule<object, SandboxAr
     builder: (y: Argv) =>
       y
         .option('scenario', { type: 'string', describe: 'Scenario file (JSON or YAML): models, answers, latencies, faults' })
-        .option('port', { type: 'string', describe: 'TCP port (default: a free one)' }) as Argv<SandboxArgs>,
+        .option('port', { type: 'string', describe: 'TCP port (default: a free one)' })
+        .number('port') as unknown as Argv<SandboxArgs>,
     // The implementation (the simulated server, zod, yaml) loads only when sandbox runs.
     handler: async (args) => (await import('../handlers/sandbox.js')).handler(args, ctx),
   };

@@ -4,9 +4,11 @@ import { listQueries, resolveQuery } from '../sql/catalog.js';
 import { formatResult, SQL_FORMATS, type SqlFormat } from '../sql/format.js';
 import { writeOutput } from '../sql/output.js';
 import type { CliContext } from './context.js';
+import { quorumCommand } from '../terminal/invocation.js';
 
 interface SqlArgs {
   query?: string;
+  command?: string;
   out: string;
   format: SqlFormat;
   list: boolean;
@@ -20,19 +22,29 @@ export function sqlCommand(ctx: CliContext): CommandModule<object, SqlArgs> {
     builder: (y: Argv) =>
       y
         .positional('query', { type: 'string', describe: 'A bundled query name (see --list) or a path to your own .sql file' })
+        .option('command', { alias: 'c', type: 'string', describe: 'Run this SQL text instead of a query name or file, e.g. -c "SELECT status, count(*) FROM consensus GROUP BY ALL"' })
         .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder to read' })
-        .option('format', { type: 'string', default: 'table', describe: `Output format: ${SQL_FORMATS.join(', ')}` })
+        .option('format', { type: 'string', default: 'table', describe: `Output format: ${SQL_FORMATS.join(', ')} (any case)` })
         .option('csv-raw', { type: 'boolean', default: false, describe: "--format csv: write text as it is, without the ' that keeps a spreadsheet from running =, +, -, @ cells as formulas" })
         .option('list', { type: 'boolean', default: false, describe: 'List the bundled queries and what each answers' })
-        .example('quorum sql --list', 'the bundled queries')
-        .example('quorum sql model_latency', 'p50/p95 latency per model')
-        .example('quorum sql my.sql --format csv', 'your own query, as CSV') as unknown as Argv<SqlArgs>,
+        .example('$0 sql --list', 'the bundled queries')
+        .example('$0 sql model_latency', 'p50/p95 latency per model')
+        .example('$0 sql my.sql --format csv', 'your own query, as CSV')
+        .example('$0 sql -c "SELECT runid, status, query FROM consensus ORDER BY finished_at DESC LIMIT 5"', 'inline SQL over the views') as unknown as Argv<SqlArgs>,
     handler: async (args) => {
-      if (!(SQL_FORMATS as readonly string[]).includes(args.format)) {
+      // `--format JSON` means json: the names are case-insensitive.
+      const format = String(args.format).trim().toLowerCase() as SqlFormat;
+      if (!(SQL_FORMATS as readonly string[]).includes(format)) {
         throw new UsageError(`Expected --format to be one of ${SQL_FORMATS.join(', ')}, got "${args.format}"`);
       }
+      args.format = format;
+      if (Array.isArray(args.command)) throw new UsageError('Give -c once; put several statements in one string, separated by ;');
+      if (args.command !== undefined && args.query !== undefined) throw new UsageError('Give a query name, a .sql file or -c "SQL", not two of them');
+      if (args.command !== undefined && String(args.command).trim() === '') {
+        throw new UsageError(`-c needs SQL text, e.g. ${quorumCommand('sql', '-c', 'SELECT status, count(*) FROM consensus GROUP BY ALL')}`);
+      }
       if (args.list) {
-        if (args.query !== undefined) throw new UsageError('Give a query or --list, not both');
+        if (args.query !== undefined || args.command !== undefined) throw new UsageError('Give a query or --list, not both');
         const queries = listQueries();
         const result = {
           columns: [
@@ -45,10 +57,12 @@ export function sqlCommand(ctx: CliContext): CommandModule<object, SqlArgs> {
         await writeOutput(ctx.stdout, args.format === 'table' ? listText(queries) : formatResult(result, args.format, { csvRaw: args.csvRaw }));
         return;
       }
-      if (args.query === undefined || args.query.trim() === '') {
-        throw new UsageError(`Give a query name or a .sql file, e.g. quorum sql model_latency; the bundled queries: ${listQueries().map((q) => q.name).join(', ')}`);
+      if (args.command === undefined && (args.query === undefined || args.query.trim() === '')) {
+        throw new UsageError(
+          `Give a query name or a .sql file (or -c "SQL"), e.g. ${quorumCommand('sql', 'model_latency')}; the bundled queries: ${listQueries().map((q) => q.name).join(', ')}`,
+        );
       }
-      const source = resolveQuery(args.query);
+      const source = args.command !== undefined ? { name: '-c', sql: String(args.command), bundled: false } : resolveQuery(args.query!);
       // DuckDB loads only when a query runs: other commands must not pay its start-up.
       const { ArtifactsDb } = await import('../sql/artifactsDb.js');
       const db = await ArtifactsDb.open(args.out);
@@ -57,7 +71,7 @@ export function sqlCommand(ctx: CliContext): CommandModule<object, SqlArgs> {
       // A Ctrl-C while DuckDB was starting came before the listener.
       if (ctx.signal.aborted) db.interrupt();
       try {
-        const result = await db.query(source.sql, source.bundled ? source.name : args.query);
+        const result = await db.query(source.sql, source.bundled || args.command !== undefined ? source.name : args.query);
         await writeOutput(ctx.stdout, formatResult(result, args.format, { csvRaw: args.csvRaw }));
       } catch (error) {
         if (!ctx.signal.aborted) throw error;

@@ -2,8 +2,9 @@ import type { Argv, CommandModule } from 'yargs';
 import type { CliContext } from './context.js';
 
 export interface WatchArgs {
-  dir: string;
+  dir?: string;
   query?: string;
+  'query-file'?: string;
   panel?: string;
   out: string;
   quorum?: string;
@@ -19,23 +20,30 @@ export interface WatchArgs {
 
 export function watchCommand(ctx: CliContext): CommandModule<object, WatchArgs> {
   return {
-    command: 'watch <dir>',
+    command: 'watch [dir]',
     describe: 'Research every new or changed file in a folder as it is written (Ctrl-C stops)',
     builder: (y: Argv) =>
       y
-        .positional('dir', { type: 'string', describe: 'The folder to watch', demandOption: true })
+        .positional('dir', { type: 'string', describe: 'The folder to watch' })
         .option('query', { type: 'string', describe: 'The research question asked of every new or changed file' })
+        .option('query-file', { type: 'string', describe: 'Read the question from this file (- : stdin) instead of --query' })
         .option('panel', { type: 'string', describe: 'Panel file (JSON or YAML)' })
         .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder' })
         .option('quorum', { type: 'string', describe: 'Votes a claim needs with the whole panel answering' })
-        .option('rounds', { type: 'string', default: '2', describe: 'Vote rounds: 1 or 2' })
+        .number('quorum')
+        .option('rounds', { type: 'string', default: 2, describe: 'Vote rounds: 1 or 2' })
+        .number('rounds')
         .option('grace', { type: 'string', describe: 'Straggler grace in ms (-1: wait for all)' })
+        .number('grace')
         .option('chunk-tokens', { type: 'string', describe: 'Most tokens per chunk (default 1500)' })
+        .number('chunk-tokens')
         .option('polling', { type: 'boolean', default: false, describe: 'Poll the folder instead of native file events (network drives)' })
         .option('run-files', { type: 'boolean', default: false, describe: "Also write each run's runs/<id>/ files (consensus.md, …); the run log holds every run either way (quorum show <runId>)" })
         .option('rpm', { type: 'string', describe: 'Requests per minute for the whole account (default: 20 for OpenRouter :free models, else learned from 429s)' })
+        .number('rpm')
         .option('model-rpm', { type: 'string', describe: 'Requests per minute for each model' })
-        .option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' }) as Argv<WatchArgs>,
+        .number('model-rpm')
+        .option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' }) as unknown as Argv<WatchArgs>,
     // The implementation (runWatch: chokidar, the OpenAI SDK, OpenTelemetry…) loads only when watch runs.
     handler: async (args) => (await import('../handlers/watch.js')).handler(args, ctx),
   };

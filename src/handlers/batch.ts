@@ -3,26 +3,42 @@ import { UsageError } from '../errors.js';
 import { integerFlag } from '../run/parseOptions.js';
 import { runBatch } from '../run/runBatch.js';
 import { limiterFor } from '../run/limiterFor.js';
-import { BatchProgress, formatTotals } from '../terminal/batchProgress.js';
+import { forwardActivity } from '../terminal/batchActivity.js';
+import { BatchProgress } from '../terminal/batchProgress.js';
+import { batchJson, formatBatchSummary, formatTotals } from '../terminal/batchSummary.js';
 import type { BatchArgs } from '../commands/batch.js';
 import type { CliContext } from '../commands/context.js';
+import { localizeCommands, quorumCommand } from '../terminal/invocation.js';
 import { setUpRun } from './panelSetup.js';
+import { readQueryFlag } from './question.js';
+
+const EXAMPLE_BATCH_QUESTION = 'What does each part require?';
 
 /** `quorum batch`: loaded by src/commands/batch.ts when the command runs. */
 export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
-  const query = String(args.query ?? '').trim();
-  if (query === '') throw new UsageError('Give the question with --query "…" (it is asked of every chunk)');
-  const chunkTokens = integerFlag('--chunk-tokens', args['chunk-tokens'], { min: 50 });
+  if (!args.inputs?.length) throw new UsageError(`No input given; name files, folders or globs, e.g. ${quorumCommand('batch', 'specs/', '--query', EXAMPLE_BATCH_QUESTION)}`);
+  const inputArgs = args.inputs.map(String);
+  const query = await readQueryFlag(
+    {
+      query: args.query,
+      file: args['query-file'],
+      missing: () => new UsageError(`Give the question with --query (it is asked of every chunk), e.g. ${quorumCommand('batch', ...inputArgs, '--query', EXAMPLE_BATCH_QUESTION)}`),
+    },
+    ctx.stdin,
+  );
+  const chunkTokens = integerFlag('--chunk-tokens', args['chunk-tokens'], { min: 50, example: 1500 });
   const overlapTokens = integerFlag('--overlap', args.overlap, { min: 0 });
-  const concurrency = integerFlag('--concurrency', args.concurrency, { min: 1 });
-  const rpm = integerFlag('--rpm', args.rpm, { min: 1 });
-  const modelRpm = integerFlag('--model-rpm', args['model-rpm'], { min: 1 });
+  const concurrency = integerFlag('--concurrency', args.concurrency, { min: 1, example: 2 });
+  const rpm = integerFlag('--rpm', args.rpm, { min: 1, example: 20 });
+  const modelRpm = integerFlag('--model-rpm', args['model-rpm'], { min: 1, example: 10 });
   const inputs = args.inputs.map(String);
   const resume = resumeArg(args.resume, inputs);
   const setup = await setUpRun(args, ctx);
   const { panel, env, sandbox, rounds, quorum, graceMs } = setup;
   try {
     let progress: BatchProgress | undefined;
+    // In the form the user ran quorum (`npx quorum …`), so it pastes and runs.
+    const resumeCommand = (batchId: string) => quorumCommand(...withoutResume(ctx.argv ?? [], args.resume), '--resume', batchId);
     const result = await runBatch({
       patterns: inputs,
       query,
@@ -44,29 +60,30 @@ export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
         if (sandbox) ctx.stderr.write('SANDBOX: simulated models; no real model is asked.\n');
         if (unfinished) ctx.stderr.write(`Note: batch ${unfinished} of this same command did not finish; this starts a new batch (add --resume ${unfinished} to finish that one instead).\n`);
         ctx.stderr.write(`Batch ${batchId}: ${chunks} chunk(s)${resumed ? `, resuming (${alreadyDone} already decided)` : ''}\n`);
-        if (!args.json) progress = new BatchProgress(chunks, ctx.stderr);
+        if (!args.json) progress = new BatchProgress(chunks, ctx.stderr, { alreadyDone });
       },
+      resumeCommand,
+      ...(!args.json && { activity: forwardActivity(() => progress) }),
       onChunk: (report) => {
         if (progress) progress.chunk(report);
         // Skipped files are reported whatever the output format: the user must know.
         else if (report.status === 'skipped') ctx.stderr.write(`${report.message}\n`);
       },
-    });
-    progress?.close();
-    const resumeHint = `quorum ${[...withoutResume(ctx.argv ?? [], args.resume), '--resume', result.batchId].map(shellQuote).join(' ')}`;
+    }).finally(() => progress?.close()); // a line left ticking would redraw over the error printed next
+    const resumeHint = resumeCommand(result.batchId);
     if (result.outcome === 'interrupted') ctx.stderr.write(`Interrupted: in-flight chunks were cancelled and nothing half-written was kept.\nResume with: ${resumeHint}\n`);
-    if (result.outcome === 'stopped') ctx.stderr.write(`Stopped: ${result.message}\nResume with: ${resumeHint}\n`);
+    if (result.outcome === 'stopped') ctx.stderr.write(`Stopped: ${localizeCommands(result.message ?? '')}\nResume with: ${resumeHint}\n`);
     if (result.outcome === 'nothing-to-do') ctx.stderr.write(`${result.message}\n`);
-    if (args.json) ctx.stdout.write(`${JSON.stringify({ batchId: result.batchId, outcome: result.outcome, ...result.totals, wallMs: result.wallMs }, null, 2)}\n`);
-    else ctx.stdout.write(`Batch ${result.batchId} ${result.outcome}:\n${formatTotals(result.totals, result.wallMs)}`);
+    if (args.json) ctx.stdout.write(`${JSON.stringify({ batchId: result.batchId, outcome: result.outcome, ...result.totals, wallMs: result.wallMs, ...(result.summary && { batch: batchJson(result.summary, result.summaryFile) }) }, null, 2)}\n`);
+    else if (result.summary) {
+      const session = { wallMs: result.wallMs, decidedNow: result.totals.chunks - result.totals.alreadyDone - result.totals.failed, alreadyDone: result.totals.alreadyDone, skippedFiles: result.totals.skippedFiles };
+      const columns = (ctx.stdout as NodeJS.WriteStream).columns;
+      ctx.stdout.write(formatBatchSummary(result.summary, session, { out: args.out, ...(result.summaryFile && { summaryFile: result.summaryFile }), ...(columns && { columns }), resume: resumeHint }));
+    } else ctx.stdout.write(`Batch ${result.batchId} ${result.outcome === 'nothing-to-do' ? 'had nothing left to do' : result.outcome}:\n${formatTotals(result.totals, result.wallMs)}`);
     ctx.exitCode = result.exitCode;
   } finally {
     await setup.close();
   }
-}
-
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 /** What a batch id looks like (src/run/runId.ts): `20261126T041409Z-3f9a1c`. */

@@ -2,6 +2,7 @@ import type { CliContext } from '../commands/context.js';
 import type { MigrateArgs } from '../commands/migrate.js';
 import { LOG_FILES } from '../runlog/lines.js';
 import { type MigrateSummary, migrateFolder } from '../runlog/migrate.js';
+import { quorumCommand } from '../terminal/invocation.js';
 
 /** Damaged files named one by one on stderr; past this, only their count. */
 const NAMED_DAMAGE = 5;
@@ -12,7 +13,7 @@ export async function handler(args: MigrateArgs, ctx: CliContext): Promise<void>
   for (const path of s.damaged.slice(0, NAMED_DAMAGE)) ctx.stderr.write(`Skipped ${path}: not readable as quorum 0.1 wrote it\n`);
   if (s.damaged.length > NAMED_DAMAGE) ctx.stderr.write(`Skipped ${s.damaged.length - NAMED_DAMAGE} more damaged file(s)\n`);
   if (s.interrupted) {
-    ctx.stderr.write(`Interrupted after ${s.runs} run(s); what was converted is kept: run quorum migrate --out ${args.out} again to finish\n`);
+    ctx.stderr.write(`Interrupted after ${s.runs} run(s); what was converted is kept: run ${quorumCommand('migrate', '--out', args.out)} again to finish\n`);
     ctx.exitCode = 130;
     return;
   }

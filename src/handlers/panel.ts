@@ -4,7 +4,8 @@ import type { Observable } from 'rxjs';
 import { UsageError } from '../errors.js';
 import { createOpenAICall } from '../models/openaiCall.js';
 import { loadCatalog, freeModels, type Catalog, type CatalogModel, normaliseBaseURL } from '../panel/catalog.js';
-import { checkPanel, checkPassed, panelQuorum, type CheckResult } from '../panel/check.js';
+import { checkPanel, judgeCheck, panelQuorum, unreachable, type CheckResult } from '../panel/check.js';
+import { checkColumns, checkDetails, checkHeader, checkLine, verdictLines } from '../panel/checkReport.js';
 import { defaultPanel, loadPanel, parsePanel } from '../panel/loadPanel.js';
 import { keyDestination } from '../panel/keyPolicy.js';
 import { ProviderError } from '../panel/providerGet.js';
@@ -15,6 +16,7 @@ import { integerFlag } from '../run/parseOptions.js';
 import { writeFileAtomic } from '../sinks/writeJsonAtomic.js';
 import type { Panel } from '../types.js';
 import type { CliContext } from '../commands/context.js';
+import { quorumCommand } from '../terminal/invocation.js';
 import { DEFAULT_SUGGEST_FILE, METADATA_TIMEOUT_MS, type PanelArgs } from '../commands/panel.js';
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
@@ -24,8 +26,8 @@ class Interrupted extends Error {}
 
 /** `quorum panel`: loaded by src/commands/panel.ts when the command runs. */
 export async function handler(args: PanelArgs, ctx: CliContext): Promise<void> {
-  const timeoutMs = integerFlag('--timeout', args.timeout, { min: 1 });
-  const suggest = integerFlag('--suggest', args.suggest, { min: 1 });
+  const timeoutMs = integerFlag('--timeout', args.timeout, { min: 1, example: 30000 });
+  const suggest = integerFlag('--suggest', args.suggest, { min: 1, example: 6 });
   if (suggest === undefined) {
     if (args.to !== undefined) throw new UsageError('--to names the file --suggest writes; add --suggest N');
     if (args.force) throw new UsageError('--force lets --suggest overwrite its file; add --suggest N');
@@ -168,43 +170,33 @@ function describeCredits(c: NonNullable<QuotaReport['credits']>): string {
 
 async function checkCommand(ctx: CliContext, args: PanelArgs, panel: Panel, timeoutMs: number | undefined): Promise<void> {
   const env = resolveApiKeys(panel, ctx.env);
-  const results = await runCheck(ctx, panel, env, timeoutMs);
-  const passed = checkPassed(panel, results);
-  if (args.json) {
-    ctx.stdout.write(`${JSON.stringify(results.map(checkJson), null, 2)}\n`);
-  } else {
-    const healthy = results.filter((r) => r.ok).length;
-    const q = panelQuorum(panel);
-    const lines = table(
-      ['port', 'model', 'family', 'result', 'latency'],
-      results.map((r) => [String(r.port), r.model, r.family, r.ok ? 'ok' : `failed: ${r.kind}`, `${r.latencyMs} ms`]),
-    );
-    const failed = results.filter((r) => !r.ok && r.message);
-    if (failed.length) lines.push('', ...failed.map((r) => `port ${r.port} ${r.model}: ${r.kind}: ${r.message}`));
-    lines.push(
-      '',
-      passed
-        ? `HEALTHY: ${healthy} of ${results.length} members answered; the quorum is ${q}.`
-        : `UNHEALTHY: only ${healthy} of ${results.length} members answered; the quorum is ${q}. Replace the failing members (quorum panel --free lists free models).`,
-    );
-    ctx.stdout.write(`${lines.join('\n')}\n`);
+  const columns = checkColumns(panel);
+  if (!args.json) ctx.stdout.write(`${checkHeader(panel, timeoutMs, columns).join('\n')}\n`);
+  // Each member's line as its result arrives: a slow or hung member never hides the others.
+  const onResult = args.json ? undefined : (r: CheckResult) => void ctx.stdout.write(`${checkLine(r, columns)}\n`);
+  const results = await runCheck(ctx, panel, env, timeoutMs, onResult);
+  const verdict = judgeCheck(panel, results);
+  if (args.json) ctx.stdout.write(`${JSON.stringify(results.map(checkJson), null, 2)}\n`);
+  else {
+    const details = checkDetails(results, verdict);
+    ctx.stdout.write(`${[...(details.length ? ['', ...details] : []), '', ...verdictLines(verdict, quorumCommand('panel', '--free'))].join('\n')}\n`);
   }
-  ctx.exitCode = passed ? 0 : 1;
+  ctx.exitCode = verdict.passed ? 0 : 1;
 }
 
-/** Every member checked, in port order; throws {@link Interrupted} on Ctrl-C. */
-async function runCheck(ctx: CliContext, panel: Panel, env: NodeJS.ProcessEnv, timeoutMs: number | undefined): Promise<CheckResult[]> {
-  const results = await collect(checkPanel(panel, createOpenAICall({ env }), { ...(timeoutMs !== undefined && { timeoutMs }) }), ctx.signal);
+/** Every member checked, in port order; throws {@link Interrupted} on Ctrl-C. `onResult` sees each as it arrives. */
+async function runCheck(ctx: CliContext, panel: Panel, env: NodeJS.ProcessEnv, timeoutMs: number | undefined, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
+  const results = await collect(checkPanel(panel, createOpenAICall({ env }), { ...(timeoutMs !== undefined && { timeoutMs }) }), ctx.signal, onResult);
   if (ctx.signal.aborted) throw new Interrupted();
   return results.sort((a, b) => a.port - b.port);
 }
 
 function checkJson(r: CheckResult) {
-  return { port: r.port, model: r.model, ok: r.ok, kind: r.kind, latencyMs: r.latencyMs, ...(r.message && { message: r.message }) };
+  return { port: r.port, model: r.model, ok: r.ok, kind: r.kind, latencyMs: r.latencyMs, ...(r.attempts > 1 && { attempts: r.attempts }), ...(unreachable(r) && { unreachable: true, host: r.host }), ...(r.message && { message: r.message }) };
 }
 
 /** All values until completion, or those so far when `signal` aborts (which cancels the rest). */
-function collect<T>(source: Observable<T>, signal: AbortSignal): Promise<T[]> {
+function collect<T>(source: Observable<T>, signal: AbortSignal, onValue?: (value: T) => void): Promise<T[]> {
   return new Promise((resolve) => {
     const values: T[] = [];
     const onAbort = (): void => {
@@ -212,7 +204,10 @@ function collect<T>(source: Observable<T>, signal: AbortSignal): Promise<T[]> {
       resolve(values);
     };
     const subscription = source.subscribe({
-      next: (v) => values.push(v),
+      next: (v) => {
+        values.push(v);
+        onValue?.(v);
+      },
       complete: () => {
         signal.removeEventListener('abort', onAbort);
         resolve(values);
@@ -257,7 +252,7 @@ async function freeCommand(ctx: CliContext, args: PanelArgs, panel: Panel, timeo
   } else {
     lines.push(...table(['model', 'family', 'context'], free.map((m) => [m.model, m.family, contextText(m)])));
     const families = new Set(free.map((m) => m.family)).size;
-    lines.push('', `${free.length} free model${free.length === 1 ? '' : 's'} from ${families} famil${families === 1 ? 'y' : 'ies'}. quorum panel --suggest N writes a panel of N of them, one per family.`);
+    lines.push('', `${free.length} free model${free.length === 1 ? '' : 's'} from ${families} famil${families === 1 ? 'y' : 'ies'}. ${quorumCommand('panel', '--suggest', String(Math.min(8, families)))} writes a panel of that many of them, one per family.`);
   }
   ctx.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -326,7 +321,7 @@ async function suggestCommand(ctx: CliContext, args: PanelArgs, panel: Panel, n:
   }
   const unchecked = picks.filter((p) => !p.health.checked).length;
   if (args.check && unchecked) lines.push(`${unchecked} pick${unchecked === 1 ? ' was' : 's were'} not checked: the check budget (3 requests per seat) ran out.`);
-  lines.push(`Wrote ${to} (${picks.length} members, one per family). Use it: quorum ask "…" --panel ${to}`);
+  lines.push(`Wrote ${to} (${picks.length} members, one per family). Use it: ${quorumCommand('ask', 'What is Raft?', '--panel', to)}`);
   ctx.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -5,6 +5,7 @@ import { loadScenario } from '../sandbox/scenario.js';
 import { startSandboxServer } from '../sandbox/server.js';
 import type { CliContext } from '../commands/context.js';
 import type { SandboxArgs } from '../commands/sandbox.js';
+import { quorumCommand, shellWord } from '../terminal/invocation.js';
 
 /** `quorum sandbox`: loaded by src/commands/sandbox.ts when the command runs. */
 export async function handler(args: SandboxArgs, ctx: CliContext): Promise<void> {
@@ -19,8 +20,10 @@ export async function handler(args: SandboxArgs, ctx: CliContext): Promise<void>
       `SANDBOX: ${scenario.models.length} simulated models (not real ones) at ${server.baseURL}`,
       ...scenario.models.map((m) => `  ${m.model}${m.fault ? `  [fault: ${m.fault}]` : ''}`),
       '',
-      'Point quorum (or any OpenAI-compatible client) at it:',
-      `  OPENROUTER_BASE_URL=${server.baseURL} OPENROUTER_API_KEY=sandbox quorum ask "…" --panel <a panel of these models>`,
+      'Point quorum (or any OpenAI-compatible client) at it; from another terminal, a panel of these models and a question:',
+      `  echo ${shellWord(JSON.stringify({ baseURL: server.baseURL, members: scenario.models.map((m) => ({ model: m.model })) }))} > sandbox-panel.json`,
+      `  OPENROUTER_API_KEY=sandbox ${quorumCommand('ask', 'What is Raft?', '--panel', 'sandbox-panel.json')}`,
+      `(or, with no server to start: ${quorumCommand('ask', 'What is Raft?', '--sandbox')})`,
       'Ctrl-C stops it.',
       '',
     ].join('\n'),

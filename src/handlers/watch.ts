@@ -1,21 +1,36 @@
+import { defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
 import { UsageError } from '../errors.js';
 import { integerFlag } from '../run/parseOptions.js';
 import { runWatch } from '../run/runWatch.js';
 import { limiterFor } from '../run/limiterFor.js';
 import type { CliContext } from '../commands/context.js';
 import type { WatchArgs } from '../commands/watch.js';
+import { quorumCommand } from '../terminal/invocation.js';
 import { setUpRun } from './panelSetup.js';
+import { readQueryFlag } from './question.js';
+
+const EXAMPLE_WATCH_QUESTION = 'What does this document decide?';
 
 /** `quorum watch`: loaded by src/commands/watch.ts when the command runs. */
 export async function handler(args: WatchArgs, ctx: CliContext): Promise<void> {
-  const query = String(args.query ?? '').trim();
-  if (query === '') throw new UsageError('Give the question with --query "…" (it is asked of every new or changed file)');
-  const chunkTokens = integerFlag('--chunk-tokens', args['chunk-tokens'], { min: 50 });
-  const rpm = integerFlag('--rpm', args.rpm, { min: 1 });
-  const modelRpm = integerFlag('--model-rpm', args['model-rpm'], { min: 1 });
+  if (args.dir === undefined || String(args.dir).trim() === '') throw new UsageError(`Name the folder to watch, e.g. ${quorumCommand('watch', 'inbox/', '--query', EXAMPLE_WATCH_QUESTION)}`);
+  const dir = String(args.dir);
+  const query = await readQueryFlag(
+    {
+      query: args.query,
+      file: args['query-file'],
+      missing: () => new UsageError(`Give the question with --query (it is asked of every new or changed file), e.g. ${quorumCommand('watch', dir, '--query', EXAMPLE_WATCH_QUESTION)}`),
+    },
+    ctx.stdin,
+  );
+  const chunkTokens = integerFlag('--chunk-tokens', args['chunk-tokens'], { min: 50, example: 1500 });
+  const rpm = integerFlag('--rpm', args.rpm, { min: 1, example: 20 });
+  const modelRpm = integerFlag('--model-rpm', args['model-rpm'], { min: 1, example: 10 });
   const setup = await setUpRun(args, ctx);
   const { panel, env, sandbox, rounds, quorum, graceMs } = setup;
   try {
+    // Checked before the banner: a bad --quorum must be the only line, not follow "Watching … SANDBOX".
+    validateQuorum(quorum ?? panel.quorum ?? defaultQuorum(panel.members.length), panel.members.length);
     ctx.stderr.write(`Watching ${args.dir}${sandbox ? ' (SANDBOX: simulated models)' : ''}; Ctrl-C stops.\n`);
     const result = await runWatch({
       dir: String(args.dir),
@@ -38,6 +53,9 @@ export async function handler(args: WatchArgs, ctx: CliContext): Promise<void> {
             ? `${r.file}: ${r.runIds!.length} chunk(s) decided (${r.statuses!.join(', ')})${r.supersedes ? `; replaces ${r.supersedes.length} earlier run(s)` : ''}`
             : r.status === 'unchanged'
               ? `${r.file}: same content as last researched; not run again`
+              : r.status === 'skipped'
+              ? // The message already reads "Skipped <file>: <why>".
+                (r.message ?? `Skipped ${r.file}`)
               : `${r.file}: ${r.status}: ${r.message}`;
         ctx.stdout.write(`${line}\n`);
       },

@@ -8,7 +8,7 @@ const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
  * llama.cpp, vLLM on loopback) usually take no key, so a missing key there is filled with a
  * placeholder instead of stopping the run.
  */
-export function resolveApiKeys(panel: Panel, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function resolveApiKeys(panel: Panel, env: NodeJS.ProcessEnv, offline = 'quorum ask "What is Raft?" --sandbox'): NodeJS.ProcessEnv {
   const filled: NodeJS.ProcessEnv = { ...env };
   for (const member of panel.members) {
     if (env[member.apiKeyEnv]?.trim()) continue;
@@ -17,7 +17,7 @@ export function resolveApiKeys(panel: Panel, env: NodeJS.ProcessEnv): NodeJS.Pro
       continue;
     }
     throw new UsageError(
-      `Environment variable ${member.apiKeyEnv} is not set (needed by port ${member.port}, ${member.model}); export your API key, or try \`quorum ask --sandbox\` offline`,
+      `Environment variable ${member.apiKeyEnv} is not set (needed by port ${member.port}, ${member.model}); export your API key, or try it offline: ${offline}`,
     );
   }
   return filled;

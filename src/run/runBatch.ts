@@ -15,8 +15,11 @@ import { pullMerge } from '../operators/pullMerge.js';
 import type { Round } from '../pipelines/ask.js';
 import type { RetryBackoffOptions } from '../operators/retryBackoff.js';
 import { type BatchTotals, type ChunkReport, emptyTotals } from '../terminal/batchProgress.js';
+import { type BatchActivity, countingCall } from '../terminal/batchActivity.js';
 import { markSpanFailed, startChild, traceparentOf } from '../tracing/tracing.js';
 import type { Panel } from '../types.js';
+import type { BatchSummary } from '../report/batchLog.js';
+import { writeBatchSummary } from '../render/batchSummaryMarkdown.js';
 import { askRun } from './runAsk.js';
 import { newRunId } from './runId.js';
 import { prepareOutFolder } from './outFolder.js';
@@ -51,6 +54,10 @@ export interface RunBatchOptions {
   onStart?: (info: { batchId: string; chunks: number; resumed: boolean; alreadyDone: number; unfinished?: string }) => void;
   /** Called for every chunk as it ends (or is skipped). */
   onChunk?: (report: ChunkReport) => void;
+  /** Told of every model call and outcome while chunks are in flight (the progress line). */
+  activity?: BatchActivity;
+  /** The command that resumes batch `batchId`, for summary.md's next steps. */
+  resumeCommand?: (batchId: string) => string;
 }
 
 export interface RunBatchResult {
@@ -61,6 +68,9 @@ export interface RunBatchResult {
   outcome: 'completed' | 'interrupted' | 'stopped' | 'nothing-to-do';
   message?: string;
   exitCode: 0 | 1 | 130;
+  /** What the whole batch concluded, read back from the run log, and its summary.md (absent when that could not be written). */
+  summary?: BatchSummary;
+  summaryFile?: string;
 }
 
 type Item = { chunk: Chunk } | { skip: SkipFile; source: string };
@@ -123,7 +133,8 @@ async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): P
   const totals = emptyTotals();
   if (ledger.finished) {
     await sinks.close();
-    return { batchId, totals, wallMs: Date.now() - started, outcome: 'nothing-to-do', message: `Batch ${batchId} already decided every chunk; nothing to resume`, exitCode: 0 };
+    const written = await writeBatchSummary(o.out, batchId).catch(() => undefined);
+    return { batchId, totals, wallMs: Date.now() - started, outcome: 'nothing-to-do', message: `Batch ${batchId} already decided every chunk; nothing to resume`, exitCode: 0, ...(written && { summary: written.summary, summaryFile: written.file }) };
   }
 
   const source = (file: string) => chunkFile(isAbsolute(file) ? file : resolve(cwd, file), { source: file, maxTokens: chunkTokens, overlapTokens });
@@ -155,7 +166,7 @@ async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): P
   }
 
   // One client for every chunk: it holds the connection pool, and building one per chunk showed in the profile.
-  const call = o.call ?? createOpenAICall({ env: o.env });
+  const call = countingCall(o.call ?? createOpenAICall({ env: o.env }), o.activity);
   const runChunk = (chunk: Chunk): Observable<ChunkReport> => {
     const base = { source: chunk.source, index: chunk.index, chunkId: chunk.id };
     if (ledger.isDone(chunk.id)) return of({ ...base, status: 'already-done' as const });
@@ -178,6 +189,7 @@ async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): P
         call,
         ...(o.retry && { retry: o.retry }),
         ...(o.limiter && { limiter: o.limiter }),
+        ...(o.activity && { live: o.activity }),
       },
       { sinks, parentSpan: span, chunk: { source: chunk.source, id: chunk.id }, batchId },
     ).pipe(
@@ -239,7 +251,10 @@ async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): P
     outcome.message = outcome.message ?? error.message;
   }
   const exitCode = outcome.outcome === 'interrupted' ? 130 : outcome.outcome === 'stopped' || totals.quorumLost + totals.failed > 0 ? 1 : 0;
-  return { batchId, totals, wallMs, outcome: outcome.outcome, ...(outcome.message && { message: outcome.message }), exitCode };
+  // Written on every way the batch ends (Ctrl-C too), from the log just committed; a folder that
+  // cannot take it (a full disk) loses only the summary, never the batch's outcome.
+  const written = await writeBatchSummary(o.out, batchId, { ...(o.resumeCommand && { resume: o.resumeCommand(batchId) }) }).catch(() => undefined);
+  return { batchId, totals, wallMs, outcome: outcome.outcome, ...(outcome.message && { message: outcome.message }), exitCode, ...(written && { summary: written.summary, summaryFile: written.file }) };
 }
 
 /** One line: which batch of this command is running, in which process, and what to do. */

@@ -17,7 +17,7 @@ export const MIGRATING_MARKER = '.migrating';
 /** The one-line message for a 0.1 folder (see docs/CONTRACTS.md, "The run log"); undefined for any other folder. */
 export function legacyFolderMessage(out: string): string | undefined {
   const command = `quorum migrate --out ${shellWord(out)}`;
-  if (existsSync(join(out, MIGRATING_MARKER))) return `${out} is half converted from quorum 0.1 (a quorum migrate did not finish); finish it with: ${command}`;
+  if (existsSync(join(out, MIGRATING_MARKER))) return `${out} is half converted from quorum 0.1 (a migration did not finish); finish it with: ${command}`;
   // A 0.2 batch may have started (batches.jsonl) with no run decided yet: that is no 0.1 folder.
   if (existsSync(join(out, LOG_FILES.runs)) || existsSync(join(out, LOG_FILES.batches))) return undefined;
   if (!anySubfolderWith(join(out, 'runs'), ['consensus.json']) && !anySubfolderWith(join(out, 'batches'), ['batch.json', 'ledger.jsonl'])) return undefined;

@@ -44,7 +44,7 @@ export async function lastRunLine(out: string): Promise<RunLine | undefined> {
 }
 
 /** A log's whole lines, last first, read back a chunk at a time (a run line is often tens of KB). */
-async function* linesFromEnd(path: string): AsyncGenerator<string> {
+export async function* linesFromEnd(path: string): AsyncGenerator<string> {
   const end = await wholeLinesEnd(path);
   if (end === undefined || end.bytes === 0) return;
   const fh = await open(path, 'r');

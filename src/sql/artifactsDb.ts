@@ -241,7 +241,7 @@ export class ArtifactsDb {
     if (!denied) return undefined;
     const file = denied[1]!;
     const inside = !file.split(/[\\/]/).includes('..') && [this.artifacts, this.realArtifacts].some((d) => file.startsWith(withSlash(d)));
-    return `refused reading ${file}: quorum sql reads only files inside the artifacts folder ${this.artifacts}${inside ? ' (this one is a symlink that points out of it)' : ''}`;
+    return `refused reading ${file}: quorum's SQL reads only files inside the artifacts folder ${this.artifacts}${inside ? ' (this one is a symlink that points out of it)' : ''}`;
   }
 
   /** Parses exactly one statement: the splitter and DuckDB must agree, or nothing runs. */
@@ -267,7 +267,7 @@ export class ArtifactsDb {
 }
 
 function refused(where: string, what: string): UsageError {
-  return new UsageError(`${where}: refused ${what}: quorum sql only reads (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, catalog PRAGMAs, SET VARIABLE)`);
+  return new UsageError(`${where}: refused ${what}: quorum's SQL only reads (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, catalog PRAGMAs, SET VARIABLE)`);
 }
 
 /** Splits views.sql into its setup statements (SET VARIABLE …) and its views, in file order. */

@@ -51,7 +51,9 @@ describe('quorum batch', () => {
     expect(run.stderr).toMatch(/Skipped .*empty\.md/);
     expect(run.stderr).toMatch(/Skipped .*image\.md: looks binary/);
     // The run log is the whole record: no file per chunk.
-    expect(readdirSync(out).sort()).toEqual(['answers.jsonl', 'batches.jsonl', 'blackboard.jsonl', 'cloudevents.jsonl', 'runs.jsonl', 'traces.jsonl']);
+    // (and the batch's summary.md, one file per batch, rendered from the log)
+    expect(readdirSync(out).sort()).toEqual(['answers.jsonl', 'batches.jsonl', 'blackboard.jsonl', 'cloudevents.jsonl', 'runs.jsonl', 'summaries', 'traces.jsonl']);
+    expect(readdirSync(join(out, 'summaries', summary.batchId))).toEqual(['summary.md']);
     const lines = runLines(out);
     expect(lines.every((l) => l.batchId === summary.batchId && l.models.length === 8)).toBe(true);
     expect(answerLines(out).filter((a) => a.round === 1)).toHaveLength(8 * summary.chunks);
@@ -143,7 +145,7 @@ describe('quorum batch', () => {
     cli.child.kill('SIGINT');
     const run = await cli.done;
     expect(run.code).toBe(130);
-    expect(run.stderr).toMatch(/Resume with: quorum batch .* --resume/);
+    expect(run.stderr).toMatch(/Resume with: (?:quorum|node \S+cli\.js) batch .* --resume/);
     for (let i = 0; i < 200 && !server.requests.every((r) => r.disconnected); i++) await new Promise((r) => setTimeout(r, 25));
     expect(server.requests.every((r) => r.disconnected)).toBe(true);
     expect(consensusDocs(out)).toHaveLength(0);
@@ -173,7 +175,7 @@ describe('quorum batch', () => {
     const run = await runCli(['batch', root, '--query', 'Q?', '--panel', writePanel(dir, server.baseURL, scenario), '--out', out, '--chunk-tokens', '120', '--rounds', '1'], ENV);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/Stopped: The provider's request quota is used up .*--resume/);
-    expect(run.stderr).toMatch(/Resume with: quorum batch .* --resume/);
+    expect(run.stderr).toMatch(/Resume with: (?:quorum|node \S+cli\.js) batch .* --resume/);
     // The first calls learn the quota is gone; nothing keeps hammering the server after that.
     expect(server.requests.length).toBeLessThanOrEqual(3 * 8);
     expect(consensusDocs(out)).toHaveLength(0);

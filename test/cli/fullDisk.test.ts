@@ -99,7 +99,7 @@ describe('--out on a full disk', () => {
     const run = await runCli(args, ENV);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/Stopped: Could not write the (run log|artifacts) in /);
-    expect(run.stderr).toMatch(/Resume with: quorum batch .* --resume/);
+    expect(run.stderr).toMatch(/Resume with: (?:quorum|node \S+cli\.js) batch .* --resume/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
     const decided = runLines(out).length;
     expect(decided).toBeLessThan(12);

@@ -227,7 +227,7 @@ describe('row 6: SIGHUP stops like SIGTERM, orderly, and exits 129', () => {
     const run = await within(cli, 30_000);
     expect(run.code).toBe(129);
     expect(run.stderr).toMatch(/Interrupted: in-flight chunks were cancelled/);
-    expect(run.stderr).toMatch(/Resume with: quorum batch .* --resume/);
+    expect(run.stderr).toMatch(/Resume with: (?:quorum|node \S+cli\.js) batch .* --resume/);
     const events = (await readJsonl<Record<string, any>>(join(out, 'cloudevents.jsonl'))).records;
     expect(events.some((e) => e.type === 'quorum.run.completed' && e.data?.status === 'interrupted')).toBe(true);
     expect(events.at(-1)).toMatchObject({ type: 'quorum.batch.completed' });

@@ -124,7 +124,8 @@ describe('start-up: what the binary loads', () => {
     expect(help.code, help.stderr).toBe(0);
     expect(heavyIn(help.urls)).toEqual([]);
     expect(handlersIn(help.urls)).toEqual([]);
-    const commands = [...help.stdout.matchAll(/^\s+quorum ([a-z][\w-]*)/gm)].map((m) => m[1]!);
+    // Help names the program as it was run (`node …/cli.js`, `npx quorum`, `quorum`); command lines start two spaces in.
+    const commands = [...new Set([...help.stdout.matchAll(/^ {2}\S.*?(?:quorum|cli\.js) ([a-z][\w-]*)/gm)].map((m) => m[1]!))];
     expect(commands).toEqual(expect.arrayContaining(['ask', 'batch', 'panel', 'replay', 'report', 'sandbox', 'sql', 'watch']));
     const runs = await Promise.all(commands.map(async (command) => ({ command, run: await cli(command, '--help') })));
     for (const { command, run } of runs) {

@@ -42,7 +42,7 @@ describe('legacyFolderMessage', () => {
     writeLegacyRun(out, { runId: '20250601T100000Z-aaaaaa' });
     writeLogs(out, { runs: [runLine('20250601T100000Z-aaaaaa')] });
     writeFileSync(join(out, MIGRATING_MARKER), '');
-    expect(legacyFolderMessage(out)).toBe(`${out} is half converted from quorum 0.1 (a quorum migrate did not finish); finish it with: quorum migrate --out ${out}`);
+    expect(legacyFolderMessage(out)).toBe(`${out} is half converted from quorum 0.1 (a migration did not finish); finish it with: quorum migrate --out ${out}`);
   });
 
   it('quotes a folder the shell would split', () => {

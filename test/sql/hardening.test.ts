@@ -47,7 +47,7 @@ describe('quorum sql reads only the artifacts folder', () => {
   it.each(escapes)('%s: refused, one line, exit 2', async (_, query) => {
     const run = await spawnCli(['sql', sqlFile(query), '--out', out, '--format', 'json']).done;
     expect(run.stdout).toBe('');
-    expect(oneErrorLine(run.stderr)).toMatch(/: refused reading .*: quorum sql reads only files inside the artifacts folder /);
+    expect(oneErrorLine(run.stderr)).toMatch(/: refused reading .*: quorum's SQL reads only files inside the artifacts folder /);
     expect(run.stderr).not.toContain('SECRET-MARKER');
     expect(run.code).toBe(2);
   });
