@@ -54,7 +54,8 @@ export async function handler(args: AskArgs, ctx: CliContext): Promise<void> {
     if (result.exitCode === 130) {
       ctx.stderr.write(`Interrupted: run ${result.runId} cancelled; no consensus was written.\n`);
     } else if (result.doc) {
-      ctx.stdout.write(args.json ? `${JSON.stringify(result.doc, null, 2)}\n` : formatResult(result.doc, result.runDir));
+      const columns = (ctx.stdout as NodeJS.WriteStream).columns;
+      ctx.stdout.write(args.json ? `${JSON.stringify(result.doc, null, 2)}\n` : formatResult(result.doc, result.runDir, columns || 80));
     }
     ctx.exitCode = result.exitCode;
     if (result.artifactsError) throw result.artifactsError;
