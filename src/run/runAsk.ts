@@ -1,17 +1,20 @@
 import type { Span } from '@opentelemetry/api';
-import { type Observable, catchError, defer, finalize, map } from 'rxjs';
-import { defaultMinResponders, defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
-import { ArtifactsError, UsageError } from '../errors.js';
-import type { RateLimiter } from '../batch/rateLimiter.js';
+import { type Observable, catchError, defer, finalize, map, take } from 'rxjs';
+import { defaultMinResponders } from '../claims/quorumRules.js';
+import { ArtifactsError } from '../errors.js';
+import { requireQuery, runQuorum } from './validateRun.js';
+import type { RateLimiter } from '../ratelimit/rateLimiter.js';
 import type { ModelCall } from '../models/call.js';
 import { createOpenAICall } from '../models/openaiCall.js';
 import { askPipeline, type Round } from '../pipelines/ask.js';
 import type { RetryBackoffOptions } from '../operators/retryBackoff.js';
 import type { ConsensusDocument, ModelRequest, Panel } from '../types.js';
-import { type LiveHooks, RunRecorder } from './recorder.js';
+import type { LiveHooks } from '../terminal/liveView.js';
+import { RunRecorder } from './recorder.js';
 import { newRunId } from './runId.js';
 import { prepareOutFolder } from './outFolder.js';
 import { openRunSinks, type RunSinks } from './runSinks.js';
+import { untilDone } from './untilDone.js';
 
 export interface RunAskOptions {
   request: ModelRequest;
@@ -72,8 +75,8 @@ export interface AskRunContext {
 export function askRun(o: RunAskOptions, ctx: AskRunContext): Observable<RunAskResult> {
   return defer(() => {
     const n = o.panel.members.length;
-    const configured = validateQuorum(o.quorum ?? o.panel.quorum ?? defaultQuorum(n), n);
-    if (o.request.query.trim() === '') throw new UsageError('The query is empty; ask a question, e.g. quorum ask "What does RFC 9110 say about caching?"');
+    const configured = runQuorum(o.quorum, o.panel);
+    requireQuery(o.request.query);
     const runId = o.runId ?? newRunId();
     const rounds = o.rounds ?? 2;
     const recorder = new RunRecorder({
@@ -123,9 +126,8 @@ export function askRun(o: RunAskOptions, ctx: AskRunContext): Observable<RunAskR
 
 /** Runs one `ask` end to end: pipeline, sinks and spans. Resolves when the run is committed and its files are written. */
 export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
-  const n = o.panel.members.length;
-  validateQuorum(o.quorum ?? o.panel.quorum ?? defaultQuorum(n), n);
-  if (o.request.query.trim() === '') throw new UsageError('The query is empty; ask a question, e.g. quorum ask "What does RFC 9110 say about caching?"');
+  runQuorum(o.quorum, o.panel);
+  requireQuery(o.request.query);
   // Before any model is asked: a folder that cannot take the run fails now, not after every call.
   prepareOutFolder(o.out);
   const runId = o.runId ?? newRunId();
@@ -133,24 +135,11 @@ export async function runAsk(o: RunAskOptions): Promise<RunAskResult> {
   const sinks = openRunSinks(o.out, o.env, { runFiles: true });
   let result: RunAskResult;
   try {
-    result = await new Promise<RunAskResult>((resolve, reject) => {
-      if (o.signal?.aborted) return resolve({ runId, runDir: '', exitCode: 130 });
-      const subscription = askRun({ ...o, runId }, { sinks }).subscribe({
-        next: (result) => {
-          o.signal?.removeEventListener('abort', onAbort);
-          resolve(result);
-        },
-        error: (error: unknown) => {
-          o.signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      });
-      function onAbort() {
-        subscription.unsubscribe();
-        resolve({ runId, runDir: '', exitCode: 130 });
-      }
-      o.signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    // take(1): the run is decided at its one result; the promise need not wait for anything after it.
+    const done = await untilDone(askRun({ ...o, runId }, { sinks }).pipe(take(1)), o.signal);
+    if (done.interrupted) result = { runId, runDir: '', exitCode: 130 };
+    else if (done.last) result = done.last;
+    else throw new Error(`Run ${runId} ended without a result`);
   } catch (error) {
     await sinks.close().catch(() => undefined);
     throw error;

@@ -1,29 +1,31 @@
 import { hostname } from 'node:os';
+import type { Span } from '@opentelemetry/api';
 import { isAbsolute, resolve } from 'node:path';
-import { type Observable, catchError, map, of, throwError } from 'rxjs';
-import { BatchLedger, batchKey, type BatchIdentity, type BatchOutcome } from '../batch/ledger.js';
+import { type Observable, map, tap, throwError } from 'rxjs';
+import { BatchLedger, batchKey, type BatchOutcome } from '../batch/ledger.js';
+import type { BatchIdentity } from '../runlog/lines.js';
 import { BatchLock, batchLockPath, type BatchLockOwner } from '../batch/batchLock.js';
-import { QuotaExhaustedError, type RateLimiter } from '../batch/rateLimiter.js';
+import { QuotaExhaustedError, type RateLimiter } from '../ratelimit/rateLimiter.js';
 import { type Chunk, chunkFile, SkipFile } from '../batch/chunker.js';
 import { resolveInputs } from '../batch/inputs.js';
-import { defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
 import { ArtifactsError, UsageError } from '../errors.js';
+import { requireQuery, runQuorum } from './validateRun.js';
 import { EVENT_TYPES, makeEvent, type QuorumEvent } from '../events.js';
 import type { ModelCall } from '../models/call.js';
 import { createOpenAICall } from '../models/openaiCall.js';
-import { pullMerge } from '../operators/pullMerge.js';
+import { type BatchItem, type ChunkRun, batchPipeline } from '../pipelines/batch.js';
 import type { Round } from '../pipelines/ask.js';
 import type { RetryBackoffOptions } from '../operators/retryBackoff.js';
-import { type BatchTotals, type ChunkReport, emptyTotals } from '../terminal/batchProgress.js';
 import { type BatchActivity, countingCall } from '../terminal/batchActivity.js';
 import { markSpanFailed, startChild, traceparentOf } from '../tracing/tracing.js';
-import type { Panel } from '../types.js';
+import { type BatchTotals, type ChunkReport, emptyTotals, type Panel } from '../types.js';
 import type { BatchSummary } from '../report/batchLog.js';
-import { writeBatchSummary } from '../render/batchSummaryMarkdown.js';
+import { writeBatchSummary } from '../report/batchSummaryMarkdown.js';
 import { askRun } from './runAsk.js';
 import { newRunId } from './runId.js';
 import { prepareOutFolder } from './outFolder.js';
-import { openRunSinks } from './runSinks.js';
+import { openRunSinks, type RunSinks } from './runSinks.js';
+import { untilDone } from './untilDone.js';
 
 export interface RunBatchOptions {
   /** Files, folders and globs, as given on the command line. */
@@ -73,8 +75,6 @@ export interface RunBatchResult {
   summaryFile?: string;
 }
 
-type Item = { chunk: Chunk } | { skip: SkipFile; source: string };
-
 /**
  * `quorum batch`: one consensus per chunk of every input file, chunks pulled only as slots free
  * up (memory stays flat), every decided run a line in the run log, so `--resume` finishes exactly
@@ -93,21 +93,7 @@ export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
 async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): Promise<RunBatchResult> {
   const started = Date.now();
   const cwd = o.cwd ?? process.cwd();
-  if (o.query.trim() === '') throw new UsageError('The query is empty; give one with --query "…"');
-  const chunkTokens = o.chunkTokens ?? 1500;
-  const overlapTokens = o.overlapTokens ?? 0;
-  const concurrency = o.concurrency ?? 2;
-  const n = o.panel.members.length;
-  const quorum = validateQuorum(o.quorum ?? o.panel.quorum ?? defaultQuorum(n), n);
-  const rounds = o.rounds ?? 2;
-  const { files } = await resolveInputs(o.patterns, { cwd });
-  try {
-    // Validates the chunk options before anything is written.
-    chunkFile(resolve(cwd, files[0]!), { source: files[0]!, maxTokens: chunkTokens, overlapTokens });
-  } catch (error) {
-    if (error instanceof RangeError) throw new UsageError(`Bad --chunk-tokens / --overlap: ${error.message}`);
-    throw error;
-  }
+  const { files, chunkTokens, overlapTokens, concurrency, quorum, rounds } = await batchSettings(o, cwd);
 
   // Before any model is asked: a folder that cannot take the batch fails now, not after every call.
   prepareOutFolder(o.out);
@@ -137,16 +123,9 @@ async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): P
     return { batchId, totals, wallMs: Date.now() - started, outcome: 'nothing-to-do', message: `Batch ${batchId} already decided every chunk; nothing to resume`, exitCode: 0, ...(written && { summary: written.summary, summaryFile: written.file }) };
   }
 
-  const source = (file: string) => chunkFile(isAbsolute(file) ? file : resolve(cwd, file), { source: file, maxTokens: chunkTokens, overlapTokens });
+  const inputs = chunkInputs(files, { cwd, maxTokens: chunkTokens, overlapTokens });
   // A counting pass first, so progress can show done/total and an ETA; it holds no chunk.
-  let total = 0;
-  for (const file of files) {
-    try {
-      for await (const _ of source(file)) total++;
-    } catch (error) {
-      if (!(error instanceof SkipFile)) throw error;
-    }
-  }
+  const total = await inputs.count();
   o.onStart?.({ batchId, chunks: total, resumed: Boolean(o.resume), alreadyDone: ledger.doneCount, ...(unfinished && { unfinished }) });
   ledger.start(total);
   const span = startChild(sinks.tracing.tracer, 'batch', undefined, { 'quorum.batch_id': batchId, 'quorum.batch.chunks': total, 'quorum.batch.resumed': Boolean(o.resume) });
@@ -154,87 +133,20 @@ async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): P
     sinks.events.write(makeEvent(type, data, { runId: batchId, batchId, traceparent: traceparentOf(span) }) as QuorumEvent);
   emit(EVENT_TYPES.batchStarted, { query: o.query, files: files.length, chunks: total, resumed: Boolean(o.resume), alreadyDone: ledger.doneCount, concurrency, quorum, rounds });
 
-  async function* items(): AsyncGenerator<Item> {
-    for (const file of files) {
-      try {
-        for await (const chunk of source(file)) yield { chunk };
-      } catch (error) {
-        if (!(error instanceof SkipFile)) throw error;
-        yield { skip: error, source: file };
-      }
-    }
-  }
-
   // One client for every chunk: it holds the connection pool, and building one per chunk showed in the profile.
   const call = countingCall(o.call ?? createOpenAICall({ env: o.env }), o.activity);
-  const runChunk = (chunk: Chunk): Observable<ChunkReport> => {
-    const base = { source: chunk.source, index: chunk.index, chunkId: chunk.id };
-    if (ledger.isDone(chunk.id)) return of({ ...base, status: 'already-done' as const });
-    // A log that could not be written (a full disk) stops the batch: no model is asked for
-    // answers that could not be kept; the chunks left are resumed once there is space.
-    if (sinks.writer.failed) return throwError(() => new ArtifactsError(`Could not write the run log in ${o.out} (is the disk full?); stopped before asking for more answers`));
-    const runId = newRunId();
-    const t0 = Date.now();
-    return askRun(
-      {
-        request: { query: o.query, context: { source: chunk.heading ? `${chunk.source} (${chunk.heading})` : chunk.source, text: chunk.text } },
-        panel: o.panel,
-        out: o.out,
-        env: o.env,
-        quorum,
-        rounds,
-        runId,
-        ...(o.graceMs !== undefined && { graceMs: o.graceMs }),
-        ...(o.sandbox && { sandbox: true }),
-        call,
-        ...(o.retry && { retry: o.retry }),
-        ...(o.limiter && { limiter: o.limiter }),
-        ...(o.activity && { live: o.activity }),
-      },
-      { sinks, parentSpan: span, chunk: { source: chunk.source, id: chunk.id }, batchId },
-    ).pipe(
-      map((result): ChunkReport => {
-        const doc = result.doc!;
-        ledger.markDone(chunk.id);
-        return {
-          ...base,
-          status: doc.status,
-          claims: doc.claims.length,
-          calls: result.usage?.calls ?? 0,
-          durationMs: Date.now() - t0,
-          failures: doc.failures.map((f) => ({ model: f.model, kind: f.kind })),
-          ...(result.usage && { usage: result.usage }),
-        };
-      }),
-      catchError((error: unknown) => {
-        if (isFatal(error)) throw error;
-        return of({ ...base, status: 'failed' as const, message: (error as Error).message });
-      }),
-    );
-  };
+  const ask = chunkAsk(o, { call, quorum, rounds, sinks, span, batchId, ledger });
 
-  const outcome = await new Promise<{ outcome: BatchOutcome; message?: string }>((resolvePromise) => {
-    if (o.signal?.aborted) return resolvePromise({ outcome: 'interrupted' });
-    const subscription = pullMerge(items(), (item) => ('skip' in item ? of(skipReport(item)) : runChunk(item.chunk)), { concurrency }).subscribe({
-      next: (report) => {
-        count(totals, report);
-        o.onChunk?.(report);
-      },
-      error: (error: unknown) => {
-        o.signal?.removeEventListener('abort', onAbort);
-        resolvePromise({ outcome: 'stopped', message: (error as Error).message });
-      },
-      complete: () => {
-        o.signal?.removeEventListener('abort', onAbort);
-        resolvePromise({ outcome: 'completed' });
-      },
-    });
-    function onAbort() {
-      subscription.unsubscribe();
-      resolvePromise({ outcome: 'interrupted' });
-    }
-    o.signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  const reports = batchPipeline(inputs.items(), { concurrency, ask, isDone: (id) => ledger.isDone(id), isFatal }).pipe(
+    tap((report) => {
+      count(totals, report);
+      o.onChunk?.(report);
+    }),
+  );
+  const outcome: { outcome: BatchOutcome; message?: string } = await untilDone(reports, o.signal).then(
+    (done) => ({ outcome: done.interrupted ? 'interrupted' : 'completed' }),
+    (error: unknown) => ({ outcome: 'stopped', message: (error as Error).message }),
+  );
 
   const wallMs = Date.now() - started;
   ledger.end(outcome.outcome, total, outcome.message);
@@ -250,11 +162,101 @@ async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): P
     if (outcome.outcome === 'completed') outcome.outcome = 'stopped';
     outcome.message = outcome.message ?? error.message;
   }
-  const exitCode = outcome.outcome === 'interrupted' ? 130 : outcome.outcome === 'stopped' || totals.quorumLost + totals.failed > 0 ? 1 : 0;
+  const exitCode = exitCodeOf(outcome.outcome, totals);
   // Written on every way the batch ends (Ctrl-C too), from the log just committed; a folder that
   // cannot take it (a full disk) loses only the summary, never the batch's outcome.
   const written = await writeBatchSummary(o.out, batchId, { ...(o.resumeCommand && { resume: o.resumeCommand(batchId) }) }).catch(() => undefined);
   return { batchId, totals, wallMs, outcome: outcome.outcome, ...(outcome.message && { message: outcome.message }), exitCode, ...(written && { summary: written.summary, summaryFile: written.file }) };
+}
+
+/** The batch's options with their defaults, checked before anything is written or asked. */
+async function batchSettings(o: RunBatchOptions, cwd: string) {
+  requireQuery(o.query);
+  const chunkTokens = o.chunkTokens ?? 1500;
+  const overlapTokens = o.overlapTokens ?? 0;
+  const quorum = runQuorum(o.quorum, o.panel);
+  const { files } = await resolveInputs(o.patterns, { cwd });
+  try {
+    // Validates the chunk options before anything is written.
+    chunkFile(resolve(cwd, files[0]!), { source: files[0]!, maxTokens: chunkTokens, overlapTokens });
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(`Bad --chunk-tokens / --overlap: ${error.message}`);
+    throw error;
+  }
+  return { files, chunkTokens, overlapTokens, concurrency: o.concurrency ?? 2, quorum, rounds: o.rounds ?? 2 };
+}
+
+/**
+ * One chunk's ask: askPipeline with its recorder (askRun), sharing the batch's client, limiter,
+ * sinks and span. A decided chunk is marked in the ledger the moment its run line is written.
+ */
+function chunkAsk(
+  o: RunBatchOptions,
+  b: { call: ModelCall; quorum: number; rounds: Round; sinks: RunSinks; span: Span; batchId: string; ledger: BatchLedger },
+): (chunk: Chunk) => Observable<ChunkRun> {
+  return (chunk) => {
+    // A log that could not be written (a full disk) stops the batch: no model is asked for
+    // answers that could not be kept; the chunks left are resumed once there is space.
+    if (b.sinks.writer.failed) return throwError(() => new ArtifactsError(`Could not write the run log in ${o.out} (is the disk full?); stopped before asking for more answers`));
+    return askRun(
+      {
+        request: { query: o.query, context: { source: chunk.heading ? `${chunk.source} (${chunk.heading})` : chunk.source, text: chunk.text } },
+        panel: o.panel,
+        out: o.out,
+        env: o.env,
+        quorum: b.quorum,
+        rounds: b.rounds,
+        runId: newRunId(),
+        ...(o.graceMs !== undefined && { graceMs: o.graceMs }),
+        ...(o.sandbox && { sandbox: true }),
+        call: b.call,
+        ...(o.retry && { retry: o.retry }),
+        ...(o.limiter && { limiter: o.limiter }),
+        ...(o.activity && { live: o.activity }),
+      },
+      { sinks: b.sinks, parentSpan: b.span, chunk: { source: chunk.source, id: chunk.id }, batchId: b.batchId },
+    ).pipe(
+      map((result) => {
+        b.ledger.markDone(chunk.id);
+        return { doc: result.doc!, ...(result.usage && { usage: result.usage }) };
+      }),
+    );
+  };
+}
+
+/** The files' chunks, read lazily: counted once for progress, then pulled by the pipeline as slots free up. */
+function chunkInputs(files: string[], { cwd, maxTokens, overlapTokens }: { cwd: string; maxTokens: number; overlapTokens: number }) {
+  const source = (file: string) => chunkFile(isAbsolute(file) ? file : resolve(cwd, file), { source: file, maxTokens, overlapTokens });
+  return {
+    async count(): Promise<number> {
+      let total = 0;
+      for (const file of files) {
+        try {
+          for await (const _ of source(file)) total++;
+        } catch (error) {
+          if (!(error instanceof SkipFile)) throw error;
+        }
+      }
+      return total;
+    },
+    async *items(): AsyncGenerator<BatchItem> {
+      for (const file of files) {
+        try {
+          for await (const chunk of source(file)) yield { chunk };
+        } catch (error) {
+          // An unusable file is an item too: reported as skipped while the batch goes on.
+          if (!(error instanceof SkipFile)) throw error;
+          yield { skip: error, source: file };
+        }
+      }
+    },
+  };
+}
+
+/** 130 for Ctrl-C; 1 when the batch stopped or any chunk lost quorum or failed; else 0. */
+function exitCodeOf(outcome: BatchOutcome, totals: BatchTotals): 0 | 1 | 130 {
+  if (outcome === 'interrupted') return 130;
+  return outcome === 'stopped' || totals.quorumLost + totals.failed > 0 ? 1 : 0;
 }
 
 /** One line: which batch of this command is running, in which process, and what to do. */
@@ -264,10 +266,6 @@ function runningMessage(out: string, h: BatchLockOwner, resuming: string | undef
   if (resuming === h.batchId) return `Batch ${h.batchId} is running (${who}); --resume never attaches to a running batch: ${then} and resume it after`;
   if (resuming) return `Batch ${h.batchId} of this same command is running into ${out} (${who}); one batch of a command runs at a time: ${then} before resuming batch ${resuming}`;
   return `Batch ${h.batchId} of this same command is already running into ${out} (${who}); ${then} and finish it with --resume ${h.batchId}`;
-}
-
-function skipReport(item: { skip: SkipFile; source: string }): ChunkReport {
-  return { source: item.source, index: 0, chunkId: '', status: 'skipped', message: item.skip.message };
 }
 
 function count(t: BatchTotals, r: ChunkReport): void {

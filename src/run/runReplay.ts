@@ -1,13 +1,14 @@
-import { firstValueFrom } from 'rxjs';
+import { EmptyError, take } from 'rxjs';
 import { defaultMinResponders, validateQuorum } from '../claims/quorumRules.js';
 import { UsageError } from '../errors.js';
 import { replayPipeline } from '../pipelines/replay.js';
 import type { ConsensusDocument } from '../types.js';
 import { prepareOutFolder } from './outFolder.js';
-import { loadRecordedRun } from './recordedRun.js';
+import { loadRecordedRun } from '../runlog/recordedRun.js';
 import { RunRecorder } from './recorder.js';
 import { newRunId } from './runId.js';
 import { openRunSinks } from './runSinks.js';
+import { untilDone } from './untilDone.js';
 
 export interface RunReplayOptions {
   out: string;
@@ -58,7 +59,10 @@ export async function runReplay(o: RunReplayOptions): Promise<RunReplayResult> {
     // The new run carries its own copy of the answers, so it can be replayed in turn.
     for (const answer of recorded.answers) recorder.recordAnswer({ ...answer, runId });
     const { stage, voteRoundStarted } = recorder.observer();
-    const gathered = await firstValueFrom(replayPipeline(recorded, { quorum, rounds, observer: { stage, voteRoundStarted } }));
+    // No signal: a replay calls no model, so there is nothing for Ctrl-C to cancel mid-way.
+    const done = await untilDone(replayPipeline(recorded, { quorum, rounds, observer: { stage, voteRoundStarted } }).pipe(take(1)));
+    const gathered = done.interrupted ? undefined : done.last;
+    if (!gathered) throw new EmptyError();
     const doc = recorder.complete(gathered);
     return { runId, runDir: recorder.runDir, doc, exitCode: doc.status === 'quorum_lost' ? 1 : 0 };
   } catch (error) {

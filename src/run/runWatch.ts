@@ -1,21 +1,22 @@
 import { existsSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { type Observable, catchError, defer, filter, from, groupBy, map, mergeMap, of, switchMap, toArray } from 'rxjs';
-import { chunkFile, SkipFile } from '../batch/chunker.js';
-import type { RateLimiter } from '../batch/rateLimiter.js';
-import { defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
+import { map, tap } from 'rxjs';
+import { chunkFile } from '../batch/chunker.js';
+import type { RateLimiter } from '../ratelimit/rateLimiter.js';
 import { UsageError } from '../errors.js';
+import { requireQuery, runQuorum } from './validateRun.js';
 import type { ModelCall } from '../models/call.js';
 import { createOpenAICall } from '../models/openaiCall.js';
-import { pullMerge } from '../operators/pullMerge.js';
 import type { Round } from '../pipelines/ask.js';
-import type { RunStatus, Panel } from '../types.js';
+import { watchPipeline, type FileReport } from '../pipelines/watch.js';
+import type { Panel } from '../types.js';
 import { folderEvents } from '../watch/folderEvents.js';
 import { hashFile, WatchState } from '../watch/watchState.js';
 import { askRun } from './runAsk.js';
 import { newRunId } from './runId.js';
 import { prepareOutFolder } from './outFolder.js';
 import { openRunSinks } from './runSinks.js';
+import { untilDone } from './untilDone.js';
 
 export interface RunWatchOptions {
   dir: string;
@@ -40,15 +41,7 @@ export interface RunWatchOptions {
   onFile?: (report: FileReport) => void;
 }
 
-export interface FileReport {
-  /** Relative to the watched folder. */
-  file: string;
-  status: 'researched' | 'unchanged' | 'skipped' | 'failed';
-  runIds?: string[];
-  statuses?: RunStatus[];
-  supersedes?: string[];
-  message?: string;
-}
+export type { FileReport } from '../pipelines/watch.js';
 
 /**
  * `quorum watch`: researches every file of a folder once it has been written, again when its
@@ -57,10 +50,9 @@ export interface FileReport {
  * researched cancels that research and starts over. Resolves when `signal` aborts.
  */
 export async function runWatch(o: RunWatchOptions): Promise<{ exitCode: 130 }> {
-  if (o.query.trim() === '') throw new UsageError('Give the question with --query "…" (it is asked of every new or changed file)');
+  requireQuery(o.query);
   if (!existsSync(o.dir) || !statSync(o.dir).isDirectory()) throw new UsageError(`Folder ${o.dir} does not exist or is not a folder; give the folder to watch`);
-  const n = o.panel.members.length;
-  const quorum = validateQuorum(o.quorum ?? o.panel.quorum ?? defaultQuorum(n), n);
+  const quorum = runQuorum(o.quorum, o.panel);
   const dir = resolve(o.dir);
   // Before any model is asked: a folder that cannot take the runs fails now, not after the first file.
   prepareOutFolder(o.out);
@@ -69,68 +61,34 @@ export async function runWatch(o: RunWatchOptions): Promise<{ exitCode: 130 }> {
 
   // One client for every chunk: it holds the connection pool, and building one per chunk showed in the profile.
   const call = o.call ?? createOpenAICall({ env: o.env });
-  const research = (path: string): Observable<FileReport> => {
-    const file = relative(dir, path).split('\\').join('/');
-    return defer(() => from(hashFile(path))).pipe(
-      switchMap((hash) => {
-        const earlier = state.get(file);
-        if (earlier?.hash === hash) return of<FileReport>({ file, status: 'unchanged' });
-        const supersedes = earlier?.runIds ?? [];
-        return pullMerge(
-          chunkFile(path, { source: file, ...(o.chunkTokens && { maxTokens: o.chunkTokens }) }),
-          (chunk) =>
-            askRun(
-              {
-                request: { query: o.query, context: { source: chunk.source, text: chunk.text } },
-                panel: o.panel,
-                out: o.out,
-                env: o.env,
-                quorum,
-                runId: newRunId(),
-                ...(o.rounds && { rounds: o.rounds }),
-                ...(o.graceMs !== undefined && { graceMs: o.graceMs }),
-                ...(o.sandbox && { sandbox: true }),
-                call,
-                ...(o.limiter && { limiter: o.limiter }),
-              },
-              { sinks, chunk: { source: chunk.source, id: chunk.id }, supersedes },
-            ),
-          { concurrency: 1 },
-        ).pipe(
-          toArray(),
-          map((results): FileReport => {
-            const runIds = results.map((r) => r.runId);
-            state.set(file, { hash, runIds, at: new Date().toISOString() });
-            return { file, status: 'researched', runIds, statuses: results.map((r) => r.doc!.status), ...(supersedes.length && { supersedes }) };
-          }),
-        );
-      }),
-      // A file deleted or made unreadable mid-run is reported; the watcher goes on.
-      catchError((error: unknown) =>
-        of<FileReport>(error instanceof SkipFile ? { file, status: 'skipped', message: error.message } : { file, status: 'failed', message: (error as Error).message }),
-      ),
-    );
-  };
+  const files = watchPipeline(folderEvents(dir, { ...(o.stableMs !== undefined && { stableMs: o.stableMs }), ...(o.polling && { polling: true }) }), {
+    name: (path) => relative(dir, path).split('\\').join('/'),
+    hash: (path) => hashFile(path),
+    earlier: (file) => state.get(file),
+    remember: (file, researched) => state.set(file, { ...researched, at: new Date().toISOString() }),
+    chunks: (path, file) => chunkFile(path, { source: file, ...(o.chunkTokens && { maxTokens: o.chunkTokens }) }),
+    ask: (chunk, supersedes) =>
+      askRun(
+        {
+          request: { query: o.query, context: { source: chunk.source, text: chunk.text } },
+          panel: o.panel,
+          out: o.out,
+          env: o.env,
+          quorum,
+          runId: newRunId(),
+          ...(o.rounds && { rounds: o.rounds }),
+          ...(o.graceMs !== undefined && { graceMs: o.graceMs }),
+          ...(o.sandbox && { sandbox: true }),
+          call,
+          ...(o.limiter && { limiter: o.limiter }),
+        },
+        { sinks, chunk: { source: chunk.source, id: chunk.id }, supersedes },
+      ).pipe(map((result) => ({ runId: result.runId, status: result.doc!.status }))),
+  });
 
   try {
-    await new Promise<void>((resolvePromise, reject) => {
-      if (o.signal.aborted) return resolvePromise();
-      const subscription = folderEvents(dir, { ...(o.stableMs !== undefined && { stableMs: o.stableMs }), ...(o.polling && { polling: true }) })
-        .pipe(
-          filter((e) => e.type !== 'unlink'),
-          groupBy((e) => e.path),
-          mergeMap((events) => events.pipe(switchMap((e) => research(e.path)))),
-        )
-        .subscribe({ next: (report) => o.onFile?.(report), error: reject });
-      o.signal.addEventListener(
-        'abort',
-        () => {
-          subscription.unsubscribe();
-          resolvePromise();
-        },
-        { once: true },
-      );
-    });
+    // Runs until Ctrl-C; a watcher that fails (the folder vanished) rejects.
+    await untilDone(files.pipe(tap((report) => o.onFile?.(report))), o.signal);
   } finally {
     await sinks.close();
   }
