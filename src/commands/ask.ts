@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { CliContext } from './context.js';
-import { numberOptions } from './flags.js';
+import { runFlags } from './flags.js';
 
 export interface AskArgs {
   /** The question as typed: usually one quoted word; more words are refused, not joined (see handlers/question.ts). */
@@ -25,24 +25,16 @@ export function askCommand(ctx: CliContext): CommandModule<object, AskArgs> {
     command: 'ask [query..]',
     describe: 'Ask the panel one question; keep the claims a quorum of models make',
     builder: (y: Argv) =>
-      numberOptions(
+      runFlags(
         y
           .positional('query', { type: 'string', describe: 'The research question, in quotes; - reads it from stdin' })
           .option('query-file', { type: 'string', describe: 'Read the question from this file (- : stdin), for questions too long for a command line' })
           // Not `array: true`: an array option would also take the question that follows it.
-          .option('context', { type: 'string', describe: 'A text file given to every model as data (not instructions); repeat it for several files' })
-          .option('panel', { type: 'string', describe: 'Panel file (JSON or YAML); default: the built-in eight free models' })
-          .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder' }),
-        {
-          quorum: { describe: 'Votes a claim needs with the whole panel answering (default ceil(0.75·N))' },
-          timeout: { describe: 'Per-call timeout in ms (overrides the panel file)' },
-          grace: { describe: 'Wait this many ms for stragglers once a quorum answered (-1: wait for all; default: as long as quorum took)' },
-          rounds: { describe: 'Vote rounds: 2 = answers propose claims, then every responder votes on them; 1 = count claims in the answers only', default: 2 },
-        },
+          .option('context', { type: 'string', describe: 'A text file given to every model as data (not instructions); repeat it for several files' }),
+        ['panel', 'out', 'quorum', 'timeout', 'grace', 'rounds', 'sandbox'],
       )
         .option('synthesize', { type: 'boolean', default: false, describe: 'After the vote, a chair model writes a short answer citing the consensus claims (the member that agrees most; --chair picks another)' })
         .option('chair', { type: 'string', describe: 'The chair model for --synthesize (implies it); --synthesize=MODEL is the same' })
-        .option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' })
         .option('json', { type: 'boolean', default: false, describe: 'Print consensus.json instead of the summary' })
         .example('$0 ask "What is Raft?" --sandbox', 'offline, against simulated models')
         .example('$0 ask "What does it say about leases?" --context spec.md --context notes.md', 'two documents as data')

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { CliContext } from './context.js';
+import { runFlags } from './flags.js';
 
 export interface BatchArgs {
   inputs?: string[];
@@ -28,7 +29,7 @@ export function batchCommand(ctx: CliContext): CommandModule<object, BatchArgs> 
     command: 'batch [inputs...]',
     describe: 'Ask the same question of every chunk of files, folders or globs; one consensus per chunk',
     builder: (y: Argv) =>
-      y
+      runFlags(y, ['panel', 'out', 'quorum', 'rounds', 'grace', 'timeout', 'sandbox'])
         .positional('inputs', { type: 'string', array: true, describe: 'Files, folders (recursive: .md .markdown .mdx .txt .rst .adoc) or quoted globs' })
         .option('query', { type: 'string', describe: 'The research question asked of every chunk' })
         .option('query-file', { type: 'string', describe: 'Read the question from this file (- : stdin) instead of --query' })
@@ -39,21 +40,10 @@ export function batchCommand(ctx: CliContext): CommandModule<object, BatchArgs> 
         .option('concurrency', { type: 'string', describe: 'Chunks researched at once (default 2)' })
         .number('concurrency')
         .option('resume', { type: 'string', describe: 'Finish the interrupted batch of this same command (or, with an id, that batch): decided chunks are skipped, half-done ones redone' })
-        .option('panel', { type: 'string', describe: 'Panel file (JSON or YAML); default: the built-in eight free models' })
-        .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder' })
-        .option('quorum', { type: 'string', describe: 'Votes a claim needs with the whole panel answering' })
-        .number('quorum')
-        .option('rounds', { type: 'string', default: 2, describe: 'Vote rounds per chunk: 1 or 2' })
-        .number('rounds')
-        .option('grace', { type: 'string', describe: 'Straggler grace in ms (-1: wait for all)' })
-        .number('grace')
-        .option('timeout', { type: 'string', describe: 'Per-call timeout in ms' })
-        .number('timeout')
         .option('rpm', { type: 'string', describe: 'Requests per minute for the whole account (default: 20 for OpenRouter :free models, else learned from 429s)' })
         .number('rpm')
         .option('model-rpm', { type: 'string', describe: 'Requests per minute for each model' })
         .number('model-rpm')
-        .option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' })
         .option('run-files', { type: 'boolean', default: false, describe: "Also write each chunk's runs/<id>/ files (consensus.md, …); the run log holds every run either way (quorum show <runId>)" })
         .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON' })
         // `.number()` marks these for --help; they stay text (src/commands/flags.ts), checked in the handler.

@@ -17,3 +17,32 @@ export function numberOptions<T>(y: Argv<T>, options: Record<string, Omit<Option
   for (const [name, o] of Object.entries(options)) out = numberOption(out, name, o);
   return out;
 }
+
+/** The flags a run of the panel takes; each command picks the ones that apply to it. */
+export type RunFlagName = 'panel' | 'out' | 'quorum' | 'rounds' | 'grace' | 'timeout' | 'sandbox';
+
+/**
+ * Declares the shared run flags, each with one help text whatever the command, so ask, batch,
+ * watch and replay cannot drift apart. `recorded`: the flags re-decide a recorded run (replay),
+ * so quorum and rounds default to the run's instead of the panel's and 2.
+ */
+export function runFlags<T>(y: Argv<T>, names: readonly RunFlagName[], { recorded = false }: { recorded?: boolean } = {}): Argv<T> {
+  const ofRun = recorded ? " (default: the run's)" : '';
+  const numbers: Record<string, Omit<Options, 'type'>> = {
+    quorum: { describe: `Votes a claim needs with the whole panel answering${recorded ? ofRun : ' (default ceil(0.75·N))'}` },
+    rounds: {
+      describe: `Vote rounds: 2 = answers propose claims, then every responder votes on them; 1 = count claims in the answers only${ofRun}`,
+      ...(!recorded && { default: 2 }),
+    },
+    grace: { describe: 'Wait this many ms for stragglers once a quorum answered (-1: wait for all; default: as long as quorum took)' },
+    timeout: { describe: 'Per-call timeout in ms (overrides the panel file)' },
+  };
+  let out = y;
+  for (const name of names) {
+    if (name === 'panel') out = out.option('panel', { type: 'string', describe: 'Panel file (JSON or YAML); default: the built-in eight free models' });
+    else if (name === 'out') out = out.option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder' });
+    else if (name === 'sandbox') out = out.option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' });
+    else out = numberOption(out, name, numbers[name]!);
+  }
+  return out;
+}

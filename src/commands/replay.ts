@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { CliContext } from './context.js';
+import { runFlags } from './flags.js';
 
 export interface ReplayArgs {
   runId?: string;
@@ -14,13 +15,8 @@ export function replayCommand(ctx: CliContext): CommandModule<object, ReplayArgs
     command: 'replay [runId]',
     describe: "Gather a recorded run again (other quorum or rounds) without calling any model",
     builder: (y: Argv) =>
-      y
+      runFlags(y, ['out', 'quorum', 'rounds'], { recorded: true })
         .positional('runId', { type: 'string', describe: 'A run id recorded in <out> (quorum runs lists them), or "latest" (the run decided last)' })
-        .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder' })
-        .option('quorum', { type: 'string', describe: "Votes a claim needs with the whole panel answering (default: the run's)" })
-        .number('quorum')
-        .option('rounds', { type: 'string', describe: "1 or 2 (default: the run's)" })
-        .number('rounds')
         .option('json', { type: 'boolean', default: false, describe: 'Print consensus.json instead of the summary' })
         .example('$0 replay latest --quorum 5', 'the run decided last, with a stricter quorum') as unknown as Argv<ReplayArgs>,
     // The implementation (runReplay: rxjs pipelines, OpenTelemetry…) loads only when replay runs.

@@ -4,7 +4,7 @@ import { listQueries, resolveQuery } from '../sql/catalog.js';
 import { formatResult, SQL_FORMATS, type SqlFormat } from '../sql/format.js';
 import { writeOutput } from '../sql/output.js';
 import type { CliContext } from './context.js';
-import { quorumCommand } from '../terminal/invocation.js';
+import { quorumCommand } from '../render/invocation.js';
 
 interface SqlArgs {
   query?: string;

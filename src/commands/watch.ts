@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { CliContext } from './context.js';
+import { runFlags } from './flags.js';
 
 export interface WatchArgs {
   dir?: string;
@@ -23,18 +24,11 @@ export function watchCommand(ctx: CliContext): CommandModule<object, WatchArgs> 
     command: 'watch [dir]',
     describe: 'Research every new or changed file in a folder as it is written (Ctrl-C stops)',
     builder: (y: Argv) =>
-      y
+      // No --timeout, as before this declaration was shared: watch takes the panel file's timeouts.
+      runFlags(y, ['panel', 'out', 'quorum', 'rounds', 'grace', 'sandbox'])
         .positional('dir', { type: 'string', describe: 'The folder to watch' })
         .option('query', { type: 'string', describe: 'The research question asked of every new or changed file' })
         .option('query-file', { type: 'string', describe: 'Read the question from this file (- : stdin) instead of --query' })
-        .option('panel', { type: 'string', describe: 'Panel file (JSON or YAML)' })
-        .option('out', { type: 'string', default: './artifacts', describe: 'Artifacts folder' })
-        .option('quorum', { type: 'string', describe: 'Votes a claim needs with the whole panel answering' })
-        .number('quorum')
-        .option('rounds', { type: 'string', default: 2, describe: 'Vote rounds: 1 or 2' })
-        .number('rounds')
-        .option('grace', { type: 'string', describe: 'Straggler grace in ms (-1: wait for all)' })
-        .number('grace')
         .option('chunk-tokens', { type: 'string', describe: 'Most tokens per chunk (default 1500)' })
         .number('chunk-tokens')
         .option('polling', { type: 'boolean', default: false, describe: 'Poll the folder instead of native file events (network drives)' })
@@ -42,8 +36,7 @@ export function watchCommand(ctx: CliContext): CommandModule<object, WatchArgs> 
         .option('rpm', { type: 'string', describe: 'Requests per minute for the whole account (default: 20 for OpenRouter :free models, else learned from 429s)' })
         .number('rpm')
         .option('model-rpm', { type: 'string', describe: 'Requests per minute for each model' })
-        .number('model-rpm')
-        .option('sandbox', { type: 'boolean', default: false, describe: 'Run offline against simulated models' }) as unknown as Argv<WatchArgs>,
+        .number('model-rpm') as unknown as Argv<WatchArgs>,
     // The implementation (runWatch: chokidar, the OpenAI SDK, OpenTelemetry…) loads only when watch runs.
     handler: async (args) => (await import('../handlers/watch.js')).handler(args, ctx),
   };

@@ -1,25 +1,24 @@
 import { existsSync, statSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
-import type { Observable } from 'rxjs';
+import { tap } from 'rxjs';
 import { UsageError } from '../errors.js';
 import { createOpenAICall } from '../models/openaiCall.js';
 import { loadCatalog, freeModels, type Catalog, type CatalogModel, normaliseBaseURL } from '../panel/catalog.js';
 import { checkPanel, judgeCheck, panelQuorum, unreachable, type CheckResult } from '../panel/check.js';
 import { checkColumns, checkDetails, checkHeader, checkLine, verdictLines } from '../panel/checkReport.js';
 import { defaultPanel, loadPanel, parsePanel } from '../panel/loadPanel.js';
-import { keyDestination } from '../panel/keyPolicy.js';
+import { isLoopbackURL, keyDestination } from '../panel/keyPolicy.js';
 import { ProviderError } from '../panel/providerGet.js';
 import { describeFreeQuota, fetchKeyInfo, freeQuota, type FreeQuota, type KeyInfo, plannedCalls, quotaWarning } from '../panel/quota.js';
 import { suggestedPanelFile, suggestPanel, type CheckModels, type Pick } from '../panel/suggest.js';
 import { resolveApiKeys } from '../run/apiKeys.js';
 import { integerFlag } from '../run/parseOptions.js';
+import { untilDone } from '../run/untilDone.js';
 import { writeFileAtomic } from '../sinks/writeJsonAtomic.js';
 import type { Panel } from '../types.js';
 import type { CliContext } from '../commands/context.js';
-import { quorumCommand } from '../terminal/invocation.js';
+import { quorumCommand } from '../render/invocation.js';
 import { DEFAULT_SUGGEST_FILE, METADATA_TIMEOUT_MS, type PanelArgs } from '../commands/panel.js';
-
-const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
 
 /** Ctrl-C during a command: exit 130, no file written. */
 class Interrupted extends Error {}
@@ -104,7 +103,7 @@ async function showCommand(ctx: CliContext, args: PanelArgs, panel: Panel, timeo
         m.model,
         m.family,
         m.baseURL,
-        m.keySet ? `${m.apiKeyEnv} set` : isLoopback(m.baseURL) ? `${m.apiKeyEnv} not set (local: not needed)` : `${m.apiKeyEnv} NOT SET`,
+        m.keySet ? `${m.apiKeyEnv} set` : isLoopbackURL(m.baseURL) ? `${m.apiKeyEnv} not set (local: not needed)` : `${m.apiKeyEnv} NOT SET`,
       ]),
     ),
   );
@@ -133,7 +132,7 @@ async function quotaReports(ctx: CliContext, panel: Panel, timeoutMs: number): P
   return Promise.all(
     [...byBase].map(async ([baseURL, apiKeyEnv]): Promise<QuotaReport> => {
       const apiKey = ctx.env[apiKeyEnv]?.trim() || undefined;
-      if (!apiKey && !isLoopback(baseURL)) return { baseURL, unavailable: `not checked, ${apiKeyEnv} is not set` };
+      if (!apiKey && !isLoopbackURL(baseURL)) return { baseURL, unavailable: `not checked, ${apiKeyEnv} is not set` };
       let key: KeyInfo | undefined;
       try {
         key = await fetchKeyInfo(baseURL, { apiKey, apiKeyEnv, timeoutMs, signal: ctx.signal });
@@ -186,36 +185,22 @@ async function checkCommand(ctx: CliContext, args: PanelArgs, panel: Panel, time
 
 /** Every member checked, in port order; throws {@link Interrupted} on Ctrl-C. `onResult` sees each as it arrives. */
 async function runCheck(ctx: CliContext, panel: Panel, env: NodeJS.ProcessEnv, timeoutMs: number | undefined, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
-  const results = await collect(checkPanel(panel, createOpenAICall({ env }), { ...(timeoutMs !== undefined && { timeoutMs }) }), ctx.signal, onResult);
-  if (ctx.signal.aborted) throw new Interrupted();
+  const results: CheckResult[] = [];
+  const done = await untilDone(
+    checkPanel(panel, createOpenAICall({ env }), { ...(timeoutMs !== undefined && { timeoutMs }) }).pipe(
+      tap((r) => {
+        results.push(r);
+        onResult?.(r);
+      }),
+    ),
+    ctx.signal,
+  );
+  if (done.interrupted || ctx.signal.aborted) throw new Interrupted();
   return results.sort((a, b) => a.port - b.port);
 }
 
 function checkJson(r: CheckResult) {
   return { port: r.port, model: r.model, ok: r.ok, kind: r.kind, latencyMs: r.latencyMs, ...(r.attempts > 1 && { attempts: r.attempts }), ...(unreachable(r) && { unreachable: true, host: r.host }), ...(r.message && { message: r.message }) };
-}
-
-/** All values until completion, or those so far when `signal` aborts (which cancels the rest). */
-function collect<T>(source: Observable<T>, signal: AbortSignal, onValue?: (value: T) => void): Promise<T[]> {
-  return new Promise((resolve) => {
-    const values: T[] = [];
-    const onAbort = (): void => {
-      subscription.unsubscribe();
-      resolve(values);
-    };
-    const subscription = source.subscribe({
-      next: (v) => {
-        values.push(v);
-        onValue?.(v);
-      },
-      complete: () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(values);
-      },
-    });
-    if (signal.aborted) onAbort();
-    else if (!subscription.closed) signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 // ── quorum panel --free ──────────────────────────────────────────────────────
@@ -335,16 +320,8 @@ function healthText(p: Pick): string {
 /** `env` with the key `baseURL` needs: as given, a placeholder on loopback, else a UsageError naming the variable. */
 function withKey(baseURL: string, apiKeyEnv: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   if (env[apiKeyEnv]?.trim()) return env;
-  if (isLoopback(baseURL)) return { ...env, [apiKeyEnv]: 'no-key' };
+  if (isLoopbackURL(baseURL)) return { ...env, [apiKeyEnv]: 'no-key' };
   throw new UsageError(`Environment variable ${apiKeyEnv} is not set (needed to check models at ${baseURL}); export your API key, or drop --check`);
-}
-
-function isLoopback(baseURL: string): boolean {
-  try {
-    return LOOPBACK.test(new URL(baseURL).hostname);
-  } catch {
-    return false;
-  }
 }
 
 function contextText(m: CatalogModel): string {

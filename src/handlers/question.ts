@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { decodeText, MAX_CONTEXT_BYTES, readContext } from '../run/readContext.js';
-import { quorumCommand, shellWord as shellWordOf } from '../terminal/invocation.js';
+import { quorumCommand, shellWord as shellWordOf } from '../render/invocation.js';
+import { requireQuery } from '../run/validateRun.js';
 
 /** The example question every "how to ask" message shows. */
 export const EXAMPLE_QUESTION = 'What is Raft?';
@@ -80,8 +81,7 @@ export async function readQuestion(input: QuestionInput, stdin: NodeJS.ReadStrea
   } else {
     query = readContext(source.file, '--query-file').text;
   }
-  query = query.trim();
-  if (query === '') throw new UsageError(`The query is empty; ask a question, e.g. ${quorumCommand('ask', EXAMPLE_QUESTION)}`);
+  query = requireQuery(query);
   return { query, ...('legacyChair' in source && source.legacyChair !== undefined && { legacyChair: source.legacyChair }) };
 }
 
@@ -135,12 +135,9 @@ export async function readQueryFlag(
   const file = o.file === undefined ? undefined : String(o.file);
   if (file !== undefined && o.query !== undefined) throw new UsageError('Give the question once: with --query or with --query-file, not both');
   if (file === undefined) {
-    const query = String(o.query ?? '').trim();
-    if (query === '') throw o.missing();
-    return query;
+    if (o.query === undefined) throw o.missing();
+    return requireQuery(String(o.query));
   }
   if (file.trim() === '') throw new UsageError('--query-file needs a file name (or - to read the question from stdin)');
-  const query = (file === '-' ? await readStdin(stdin) : readContext(file, '--query-file').text).trim();
-  if (query === '') throw o.missing();
-  return query;
+  return requireQuery(file === '-' ? await readStdin(stdin) : readContext(file, '--query-file').text);
 }

@@ -1,11 +1,11 @@
-import { defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
 import { UsageError } from '../errors.js';
+import { runQuorum } from '../run/validateRun.js';
 import { integerFlag } from '../run/parseOptions.js';
 import { runWatch } from '../run/runWatch.js';
-import { limiterFor } from '../run/limiterFor.js';
+import { limiterFor } from '../ratelimit/limiterFor.js';
 import type { CliContext } from '../commands/context.js';
 import type { WatchArgs } from '../commands/watch.js';
-import { quorumCommand } from '../terminal/invocation.js';
+import { quorumCommand } from '../render/invocation.js';
 import { setUpRun } from './panelSetup.js';
 import { readQueryFlag } from './question.js';
 
@@ -30,7 +30,7 @@ export async function handler(args: WatchArgs, ctx: CliContext): Promise<void> {
   const { panel, env, sandbox, rounds, quorum, graceMs } = setup;
   try {
     // Checked before the banner: a bad --quorum must be the only line, not follow "Watching … SANDBOX".
-    validateQuorum(quorum ?? panel.quorum ?? defaultQuorum(panel.members.length), panel.members.length);
+    runQuorum(quorum, panel);
     ctx.stderr.write(`Watching ${args.dir}${sandbox ? ' (SANDBOX: simulated models)' : ''}; Ctrl-C stops.\n`);
     const result = await runWatch({
       dir: String(args.dir),

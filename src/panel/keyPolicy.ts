@@ -94,6 +94,19 @@ function ipv4Kind(host: string): HostKind | undefined {
   return 'remote';
 }
 
+/**
+ * Whether `baseURL` points at this machine (127.0.0.0/8, ::1, `localhost`): the one loopback test,
+ * shared by the key rules, the key placeholder for local servers and `quorum panel --check`.
+ * False for a URL that does not parse.
+ */
+export function isLoopbackURL(baseURL: string): boolean {
+  try {
+    return hostKind(new URL(baseURL)) === 'loopback';
+  } catch {
+    return false;
+  }
+}
+
 export function hostKind(url: URL): HostKind {
   const host = bareHost(url);
   if (host === 'localhost') return 'loopback';

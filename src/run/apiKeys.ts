@@ -1,7 +1,6 @@
 import { UsageError } from '../errors.js';
+import { isLoopbackURL } from '../panel/keyPolicy.js';
 import type { Panel } from '../types.js';
-
-const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
 
 /**
  * Fails early, naming the variable, when a member's API key is not set. Local servers (Ollama,
@@ -12,7 +11,7 @@ export function resolveApiKeys(panel: Panel, env: NodeJS.ProcessEnv, offline = '
   const filled: NodeJS.ProcessEnv = { ...env };
   for (const member of panel.members) {
     if (env[member.apiKeyEnv]?.trim()) continue;
-    if (LOOPBACK.test(new URL(member.baseURL).hostname)) {
+    if (isLoopbackURL(member.baseURL)) {
       filled[member.apiKeyEnv] = 'no-key';
       continue;
     }

@@ -4,7 +4,7 @@
  */
 import { claimSimilarity, defaultMatcher, sameClaim } from '../claims/similarity.js';
 import { documentReply, promptDocument } from './documentAnswers.js';
-import type { SandboxModel } from './scenario.js';
+import { normaliseWording, type FactGroup, type SandboxModel } from './scenario.js';
 
 /** The text of the last `user` message of an OpenAI chat request, "" when there is none. */
 export function lastUserMessage(messages: unknown): string {
@@ -52,11 +52,7 @@ export function sandboxClaims(text: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-const normalise = (s: string): string =>
-  s
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
-    .trim();
+const normalise = normaliseWording;
 
 /** One candidate of a vote-round prompt. */
 export interface VoteCandidate {
@@ -129,8 +125,15 @@ function contradicts(claim: string, candidate: string): boolean {
   return d.negationMismatch && d.similarity >= DISAGREE_SIMILARITY_NEGATION;
 }
 
-/** The honest vote of a model whose own claims are `own` (see `VoteMode` "honest"). */
-export function honestVotes(own: readonly string[], candidates: readonly VoteCandidate[]): Record<string, string> {
+/**
+ * The honest vote of a model whose own claims are `own` (see `VoteMode` "honest"). With the
+ * scenario's declared `facts`, the verdicts come from those declarations alone (`declaredVotes`).
+ * Without them (the default scenario, ad-hoc scenarios, `fromDocument` models answering a
+ * document nobody annotated) the claim matcher decides: then a test that runs two rounds partly
+ * checks the matcher against itself, which is why test scenarios declare their facts.
+ */
+export function honestVotes(own: readonly string[], candidates: readonly VoteCandidate[], facts?: readonly FactGroup[]): Record<string, string> {
+  if (facts !== undefined) return declaredVotes(own, candidates, facts);
   const ownNorm = own.map(normalise);
   // Which candidate first matched each own claim: later matches say `same:<that id>`.
   const firstMatch = new Map<number, string>();
@@ -158,6 +161,42 @@ export function honestVotes(own: readonly string[], candidates: readonly VoteCan
 }
 
 /**
+ * Votes decided from declared fact groups, never from the matcher: a candidate worded as a fact
+ * the voter stated → `agree` (`same:<id>` when an earlier candidate already carried that fact);
+ * worded as a fact declared to contradict one it stated → `disagree`; else `unsure`. Texts are
+ * compared only after `normaliseWording`. A claim no group lists is a fact of its own, stated only
+ * in those words, so a voter still agrees with its own undeclared claim.
+ */
+export function declaredVotes(own: readonly string[], candidates: readonly VoteCandidate[], facts: readonly FactGroup[]): Record<string, string> {
+  const factOfWording = new Map<string, string>();
+  for (const f of facts) for (const w of f.wordings) factOfWording.set(normalise(w), f.id);
+  // Prefixed so an undeclared claim can never collide with a declared fact id.
+  const factOf = (text: string): string => (factOfWording.has(normalise(text)) ? `fact:${factOfWording.get(normalise(text))}` : `text:${normalise(text)}`);
+  const against = new Map<string, Set<string>>();
+  const oppose = (a: string, b: string) => against.set(a, (against.get(a) ?? new Set()).add(b));
+  for (const f of facts) {
+    for (const other of f.contradicts ?? []) {
+      oppose(`fact:${f.id}`, `fact:${other}`);
+      oppose(`fact:${other}`, `fact:${f.id}`);
+    }
+  }
+  const stated = new Set(own.map(factOf));
+  const firstCarrier = new Map<string, string>();
+  const votes: Record<string, string> = {};
+  for (const c of candidates) {
+    const fact = factOf(c.text);
+    if (stated.has(fact)) {
+      const earlier = firstCarrier.get(fact);
+      if (earlier === undefined) firstCarrier.set(fact, c.id);
+      votes[c.id] = earlier === undefined ? 'agree' : `same:${earlier}`;
+    } else {
+      votes[c.id] = [...stated].some((s) => against.get(s)?.has(fact)) ? 'disagree' : 'unsure';
+    }
+  }
+  return votes;
+}
+
+/**
  * What the model answered in round 1, as seen from a vote prompt: the first `answers` rule
  * matching the prompt without its candidate lines (the prompt repeats the question), else
  * its `answer`.
@@ -179,7 +218,7 @@ function fromDocument(model: SandboxModel, message: string): string | undefined 
 }
 
 /** The reply to a vote-round prompt listing `candidates` (non-empty). */
-function voteReply(model: SandboxModel, votePrompt: string, candidates: readonly VoteCandidate[]): string {
+function voteReply(model: SandboxModel, votePrompt: string, candidates: readonly VoteCandidate[], facts: readonly FactGroup[] | undefined): string {
   if (model.voteAnswer !== undefined) return model.voteAnswer;
   const ids = candidates.map((c) => c.id);
   const all = (vote: (id: string, i: number) => string): Record<string, string> =>
@@ -187,7 +226,7 @@ function voteReply(model: SandboxModel, votePrompt: string, candidates: readonly
   const own = (): string[] => sandboxClaims(roundOneAnswer(model, votePrompt));
   switch (model.votes ?? 'honest') {
     case 'honest':
-      return JSON.stringify({ votes: honestVotes(own(), candidates) });
+      return JSON.stringify({ votes: honestVotes(own(), candidates, facts) });
     case 'agree_all':
       return JSON.stringify({ votes: all(() => 'agree') });
     case 'disagree_all':
@@ -197,7 +236,7 @@ function voteReply(model: SandboxModel, votePrompt: string, candidates: readonly
     case 'garbage':
       return 'I have read the candidate statements carefully. Several of them look plausible to me, but I would rather not give a verdict on each one.';
     case 'partial':
-      return JSON.stringify({ votes: honestVotes(own(), candidates.slice(0, Math.ceil(candidates.length / 2))) });
+      return JSON.stringify({ votes: honestVotes(own(), candidates.slice(0, Math.ceil(candidates.length / 2)), facts) });
     case 'invalid': {
       let n = 999;
       while (ids.includes(`c${n}`)) n++;
@@ -218,8 +257,8 @@ function baseAnswer(model: SandboxModel): string {
  * 0. on the chair's prompt (`Consensus claims:` then `[c1] claim` lines): its `chairAnswer`,
  *    else prose that cites every claim;
  * 1. on a vote-round prompt (lines `[c1] claim`, see `voteCandidates`): its `voteAnswer`, else
- *    `{"votes": {...}}` as its `votes` mode says (default honest: compared with the claims it
- *    gave in round 1, i.e. the `answers` rule matching the question the prompt repeats, else
+ *    `{"votes": {...}}` as its `votes` mode says (default honest: decided from the scenario's
+ *    declared `facts` when given, else by the matcher; compared with the claims it gave in round 1, i.e. the `answers` rule matching the question the prompt repeats, else
  *    its `answer`). This comes before `answers` rules on purpose: a vote prompt repeats
  *    the question, so a rule written for round 1 would otherwise fire in round 2 and answer
  *    the vote with claims;
@@ -228,10 +267,10 @@ function baseAnswer(model: SandboxModel): string {
  *    (see documentAnswers.ts), unless it has no sentence to draw from;
  * 4. its `answer`, or a one-claim default naming the model.
  */
-export function chooseAnswer(model: SandboxModel, userMessage: string): string {
+export function chooseAnswer(model: SandboxModel, userMessage: string, facts?: readonly FactGroup[]): string {
   const candidates = voteCandidates(userMessage);
   if (candidates.length > 0 && isChairPrompt(userMessage)) return chairReply(model, candidates);
-  if (candidates.length > 0) return voteReply(model, userMessage, candidates);
+  if (candidates.length > 0) return voteReply(model, userMessage, candidates, facts);
   for (const rule of model.answers ?? []) {
     if (new RegExp(rule.when, 'i').test(userMessage)) return rule.text;
   }

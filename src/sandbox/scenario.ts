@@ -75,8 +75,9 @@ export type Fault = (typeof FAULTS)[number];
  */
 export const VOTE_MODES = [
   /**
-   * Per candidate: `agree` when one of its own claims states the same fact (`sameClaim`, or the
-   * same text); `same:<id>` instead when an earlier candidate already matched that own claim;
+   * Per candidate, when the scenario declares `facts`: as those declarations say (see
+   * `Scenario.facts`). Without them: `agree` when one of its own claims states the same fact
+   * (`sameClaim`, or the same text); `same:<id>` instead when an earlier candidate already matched that own claim;
    * `disagree` when an own claim is a look-alike that contradicts it (similar wording, but a
    * different number or name, or negated); `unsure` otherwise.
    */
@@ -204,9 +205,30 @@ export interface KeyScript {
   [field: string]: unknown;
 }
 
+/**
+ * One fact of a scenario, as its author means it: the wordings that state it and the facts it
+ * contradicts. Honest voters decide from these declarations, so a test of the claim matcher never
+ * gets its votes from that same matcher.
+ */
+export interface FactGroup {
+  id: string;
+  /** Claim texts that state this fact; compared ignoring case, punctuation and spacing. */
+  wordings: string[];
+  /** Ids of facts this one contradicts (either side may declare it). */
+  contradicts?: string[];
+}
+
 /** What the sandbox serves. */
 export interface Scenario {
   models: SandboxModel[];
+  /**
+   * The facts the models' claims state. With it, an `honest` voter agrees with a candidate worded
+   * as a fact it stated (`same:<id>` when an earlier candidate already carried that fact),
+   * disagrees with one worded as a fact contradicting one it stated, and is unsure otherwise; an
+   * own claim no group lists is a fact of its own, stated only in those words. Without it, honest
+   * voters fall back to the claim matcher (see `honestVotes`).
+   */
+  facts?: FactGroup[];
   /**
    * What `GET /models` lists instead of one free 128k-context entry per model. Listing a model
    * here does not make chat completions serve it: only `models` answer.
@@ -290,6 +312,9 @@ const keySchema = z.looseObject({
 export const scenarioSchema = z
   .strictObject({
     models: z.array(modelSchema).min(1),
+    facts: z
+      .array(z.strictObject({ id: z.string().min(1), wordings: z.array(z.string().min(1)).min(1), contradicts: z.array(z.string().min(1)).optional() }))
+      .optional(),
     catalog: z.array(catalogEntrySchema).optional(),
     // Checked in superRefine below: a union's error would only say "Invalid input".
     key: z.unknown().optional(),
@@ -315,6 +340,23 @@ export const scenarioSchema = z
         for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ code: 'custom', path: ['key', ...issue.path], message: issueText(issue) });
       }
     }
+    const factIds = new Set(scenario.facts?.map((f) => f.id));
+    const wordingOf = new Map<string, string>();
+    const ids = new Set<string>();
+    scenario.facts?.forEach((fact, i) => {
+      if (ids.has(fact.id)) ctx.addIssue({ code: 'custom', path: ['facts', i, 'id'], message: `expected a unique fact id, "${fact.id}" appears twice` });
+      ids.add(fact.id);
+      fact.wordings.forEach((w, j) => {
+        const other = wordingOf.get(normaliseWording(w));
+        if (other !== undefined && other !== fact.id) {
+          ctx.addIssue({ code: 'custom', path: ['facts', i, 'wordings', j], message: `expected each wording in one fact only, it is also a wording of "${other}"` });
+        }
+        wordingOf.set(normaliseWording(w), fact.id);
+      });
+      fact.contradicts?.forEach((id, j) => {
+        if (!factIds.has(id)) ctx.addIssue({ code: 'custom', path: ['facts', i, 'contradicts', j], message: `expected the id of a declared fact, "${id}" is none` });
+      });
+    });
     const listed = new Set<string>();
     scenario.catalog?.forEach((entry, i) => {
       if (listed.has(entry.id)) {
@@ -323,6 +365,14 @@ export const scenarioSchema = z
       listed.add(entry.id);
     });
   });
+
+/** How fact wordings and claims are compared: case, punctuation and spacing do not count. */
+export function normaliseWording(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
 
 /** `models[2].fault`-style path, the way a user would point at the spot in their file. */
 function formatPath(path: readonly PropertyKey[]): string {

@@ -197,7 +197,7 @@ export async function startSandboxServer(opts: SandboxServerOptions): Promise<Sa
       if (model.latencyMs) await sleep(model.latencyMs, undefined, { signal: ex.signal });
       if (ex.signal.aborted) return;
 
-      const content = fault === 'empty' ? '' : chooseAnswer(model, userMessage);
+      const content = fault === 'empty' ? '' : chooseAnswer(model, userMessage, scenario.facts);
       const usage = usageFor(model, body.messages, content);
       const id = `gen-sandbox-${++generation}`;
 

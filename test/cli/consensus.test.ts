@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SandboxModel, Scenario } from '../../src/sandbox/scenario.js';
+import type { FactGroup, SandboxModel, Scenario } from '../../src/sandbox/scenario.js';
 import { startSandboxServer, type SandboxServer } from '../../src/sandbox/server.js';
 import type { ConsensusDocument } from '../../src/types.js';
 import { runCli, tempDir, writePanel } from '../helpers/cli.js';
@@ -31,6 +31,20 @@ const SEQ = ['Every message carries a sequence number.', 'Each message includes 
 const IDLE = ['Connections close after 30 seconds of silence.', 'An idle connection is closed after 30 seconds.', 'After 30 seconds of inactivity, the connection is closed.', 'Connections are closed after 30 idle seconds.'];
 const LOOKALIKE = { port: 'The protocol uses port 8081 by default.', idle: 'Connections close after 60 seconds of silence.', seq: 'Messages do not carry a sequence number.' };
 
+/**
+ * What the panels below mean: every wording of a fact is that fact, each look-alike contradicts
+ * it. Declared so that honest votes come from the scenario, not from the matcher under test.
+ */
+const FACTS: FactGroup[] = [
+  { id: 'port', wordings: PORT },
+  { id: 'seq', wordings: SEQ },
+  { id: 'idle', wordings: IDLE },
+  { id: 'port-8081', wordings: [LOOKALIKE.port], contradicts: ['port'] },
+  { id: 'idle-60', wordings: [LOOKALIKE.idle], contradicts: ['idle'] },
+  { id: 'no-seq', wordings: [LOOKALIKE.seq], contradicts: ['seq'] },
+];
+const declared = (models: SandboxModel[]): Scenario => ({ models, facts: FACTS });
+
 const model = (port: number, claims: string[], extra: Partial<SandboxModel> = {}): SandboxModel => ({
   model: `family${port}/model-${port}`,
   family: `family${port}`,
@@ -52,7 +66,7 @@ const textsOf = (doc: ConsensusDocument) => doc.claims.flatMap((c) => [c.text, .
 
 describe('consensus that survives paraphrase and Byzantine ports (through the CLI)', () => {
   it('eight ports phrasing three facts differently reach consensus on each fact once; look-alikes stay apart', async () => {
-    const doc = await consensusOf({ models: paraphrasePanel() });
+    const doc = await consensusOf(declared(paraphrasePanel()));
     expect(doc.status).toBe('consensus');
     expect(doc.claims).toHaveLength(3);
     const [port, seq, idle] = [PORT, SEQ, IDLE].map((wordings) => doc.claims.find((c) => wordings.includes(c.text))!);
@@ -72,7 +86,7 @@ describe('consensus that survives paraphrase and Byzantine ports (through the CL
   });
 
   it('the same panel gives the same verdict in one round', async () => {
-    const doc = await consensusOf({ models: paraphrasePanel() }, ['--rounds', '1']);
+    const doc = await consensusOf(declared(paraphrasePanel()), ['--rounds', '1']);
     expect(doc.claims.map((c) => c.support)).toEqual([7, 7, 7]);
     for (const wrong of Object.values(LOOKALIKE)) expect(textsOf(doc)).not.toContain(wrong);
   });
@@ -80,12 +94,12 @@ describe('consensus that survives paraphrase and Byzantine ports (through the CL
   it('a ballot-stuffing port (repeats, a catch-all claim, agrees to everything) changes no verdict', async () => {
     const minority = 'The handshake uses three round trips.';
     const honest = (p: number) => model(p, [PORT[0]!, SEQ[0]!, IDLE[0]!, ...(p < 4 ? [minority] : []), `Port ${p} noticed detail number ${p + 100}.`]);
-    const baseline = await consensusOf({ models: [...Array.from({ length: 7 }, (_, p) => honest(p)), model(7, [PORT[0]!, SEQ[0]!, IDLE[0]!])] });
+    const baseline = await consensusOf(declared([...Array.from({ length: 7 }, (_, p) => honest(p)), model(7, [PORT[0]!, SEQ[0]!, IDLE[0]!])]));
 
     const repeats = Array.from({ length: 20 }, (_, i) => (i % 2 ? minority.toUpperCase() : `${minority.replace(/\.$/, '')}!!`));
     const catchAll = 'The protocol port 8080 default message sequence number connections close 30 seconds silence idle handshake three round trips detail noticed.';
     const byzantine = model(7, [...repeats, catchAll, 'The protocol was designed on the Moon.'], { votes: 'agree_all' });
-    const attacked = await consensusOf({ models: [...Array.from({ length: 7 }, (_, p) => honest(p)), byzantine] });
+    const attacked = await consensusOf(declared([...Array.from({ length: 7 }, (_, p) => honest(p)), byzantine]));
 
     const verdict = (d: ConsensusDocument) => d.claims.map((c) => c.text).sort();
     expect(verdict(attacked)).toEqual(verdict(baseline));
@@ -101,7 +115,7 @@ describe('consensus that survives paraphrase and Byzantine ports (through the CL
   it('a port that fails the vote round abstains, the result says so, and its proposals still count', async () => {
     const models = paraphrasePanel();
     models[2] = { ...models[2]!, voteFault: 'http_500' };
-    const doc = await consensusOf({ models });
+    const doc = await consensusOf(declared(models));
     expect(doc.abstentions).toEqual([2]);
     expect(doc.failures).toEqual([expect.objectContaining({ port: 2, kind: 'http', round: 2 })]);
     expect(doc.status).toBe('consensus');
@@ -110,10 +124,10 @@ describe('consensus that survives paraphrase and Byzantine ports (through the CL
   });
 
   it('a merge-stuffing voter marking everything the same as c1 merges nothing', async () => {
-    const baseline = await consensusOf({ models: paraphrasePanel() });
+    const baseline = await consensusOf(declared(paraphrasePanel()));
     const models = paraphrasePanel();
     models[4] = { ...models[4]!, votes: 'same_all' };
-    const doc = await consensusOf({ models });
+    const doc = await consensusOf(declared(models));
     const groups = (d: ConsensusDocument) => [...d.claims, ...d.dissent].map((c) => c.ids!.join('+')).sort();
     expect(groups(doc)).toEqual(groups(baseline));
     expect(doc.claims).toHaveLength(3);
@@ -123,7 +137,7 @@ describe('consensus that survives paraphrase and Byzantine ports (through the CL
     const models = paraphrasePanel();
     models[0] = { ...models[0]!, votes: 'garbage' };
     models[1] = { ...models[1]!, votes: 'invalid' };
-    const doc = await consensusOf({ models });
+    const doc = await consensusOf(declared(models));
     expect(doc.abstentions).toEqual([0]);
     expect(doc.failures).toEqual([expect.objectContaining({ port: 0, kind: 'malformed', round: 2 })]);
     expect(doc.claims).toHaveLength(3);
@@ -139,7 +153,7 @@ describe('the vote pool on long answers (through the CLI)', () => {
     const word = () => Array.from({ length: 7 }, letter).join('');
     const own = () => Array.from({ length: 12 }, () => `The ${word()} ${word()} ${word()} ${word()}.`);
     const models = Array.from({ length: 8 }, (_, p) => model(p, [PORT[p % 4]!, ...own(), SEQ[p % 4]!, IDLE[p % 4]!]));
-    const doc = await consensusOf({ models });
+    const doc = await consensusOf(declared(models));
     expect(doc.candidates).toBe(40);
     expect(doc.leftOut).toHaveLength(99 - 40);
     expect(doc.leftOut!.every((c) => c.support === 1)).toBe(true);

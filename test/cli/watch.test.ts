@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, utimesSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandboxServer, type SandboxServer } from '../../src/sandbox/server.js';
 import type { ConsensusDocument } from '../../src/types.js';
-import { panelScenario, runCli, spawnCli, tempDir, writePanel, type CliRun } from '../helpers/cli.js';
+import { panelScenario, runCli, spawnCli, startCli, tempDir, writePanel } from '../helpers/cli.js';
 import { runLines } from '../helpers/runLog.js';
 
 let server: SandboxServer | undefined;
@@ -18,13 +18,12 @@ const until = async (check: () => boolean, what: string) => {
   for (let i = 0; i < 600 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
   if (!check()) throw new Error(`timed out waiting for ${what}`);
 };
-const settle = () => new Promise((r) => setTimeout(r, 800));
+/** How often the watcher has reported `file` as unchanged: its proof that it looked and ran nothing. */
+const unchangedReports = (stdout: string, file: string) => stdout.split('\n').filter((l) => l === `${file}: same content as last researched; not run again`).length;
 
 /** Starts `quorum watch` in-process; `stop()` is Ctrl-C. */
-async function watcher(dir: string, out: string, panel: string) {
-  const controller = new AbortController();
-  const running: Promise<CliRun> = runCli(['watch', dir, '--query', 'What does it say?', '--panel', panel, '--out', out, '--rounds', '1', '--grace', '-1'], ENV, controller.signal);
-  return { stop: async () => (controller.abort(), running) };
+function watcher(dir: string, out: string, panel: string) {
+  return startCli(['watch', dir, '--query', 'What does it say?', '--panel', panel, '--out', out, '--rounds', '1', '--grace', '-1'], ENV);
 }
 
 describe('quorum watch', () => {
@@ -36,7 +35,7 @@ describe('quorum watch', () => {
     mkdirSync(folder);
     const out = join(dir, 'artifacts');
     const panel = writePanel(dir, server.baseURL, scenario);
-    let w = await watcher(folder, out, panel);
+    let w = watcher(folder, out, panel);
 
     writeFileSync(join(folder, 'a.md'), '# A\n\nThe protocol is small.\n');
     writeFileSync(join(folder, '.hidden.md'), 'secret\n');
@@ -54,16 +53,19 @@ describe('quorum watch', () => {
     const now = new Date();
     utimesSync(join(folder, 'a.md'), now, now);
     writeFileSync(join(folder, 'a.md'), '# A\n\nThe protocol is small and fast.\n');
-    await settle();
+    // The watcher saw the touch/re-save and decided: no run. Only then is "still 2 runs" a finding.
+    await until(() => unchangedReports(w.output().stdout, 'a.md') >= 1, 'the watcher to report a.md unchanged');
     expect(docs(out)).toHaveLength(2);
+    expect(server.requests).toHaveLength(16);
     const stopped = await w.stop();
     expect(stopped.code).toBe(130);
     expect(stopped.stdout).toMatch(/a\.md: same content as last researched; not run again/);
 
     // A restart sees a.md again at start-up: same content, so no new run.
-    w = await watcher(folder, out, panel);
-    await settle();
+    w = watcher(folder, out, panel);
+    await until(() => unchangedReports(w.output().stdout, 'a.md') === 1, 'the restarted watcher to report a.md unchanged');
     expect(docs(out)).toHaveLength(2);
+    expect(server.requests).toHaveLength(16);
     await w.stop();
     expect(docs(out).every((d) => d.chunk!.source === 'a.md')).toBe(true);
   });
@@ -77,7 +79,7 @@ describe('quorum watch', () => {
     writeFileSync(join(dir, 'outside.md'), 'Outside the folder.\n');
     symlinkSync(join(dir, 'outside.md'), join(folder, 'link.md'));
     const out = join(dir, 'artifacts');
-    const w = await watcher(folder, out, writePanel(dir, server.baseURL, scenario));
+    const w = watcher(folder, out, writePanel(dir, server.baseURL, scenario));
     writeFileSync(join(folder, 'doomed.md'), 'Short-lived.\n');
     await until(() => server!.requests.length > 0, 'the run on doomed.md');
     const { rmSync } = await import('node:fs');

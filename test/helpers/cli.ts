@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../../src/cli.js';
-import type { SandboxModel, Scenario } from '../../src/sandbox/scenario.js';
+import type { FactGroup, SandboxModel, Scenario } from '../../src/sandbox/scenario.js';
 
 /** The bundled binary that `npm install` puts on PATH (scripts/bundle.mjs). */
 export const CLI = resolve(import.meta.dirname, '../../dist/bin/cli.js');
@@ -34,6 +34,20 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, signal
   return { code, stdout: out.text(), stderr: err.text() };
 }
 
+/**
+ * Starts the CLI in-process and lets a test read its output while it runs, so a test can wait for
+ * the line that proves a step happened (or was skipped) instead of sleeping. `stop()` is Ctrl-C.
+ */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const out = capture();
+  const err = capture();
+  const controller = new AbortController();
+  const done: Promise<CliRun> = main(args, { stdout: out.stream, stderr: err.stream, env: { PATH: process.env.PATH, ...env }, signal: controller.signal }).then(
+    (code) => ({ code, stdout: out.text(), stderr: err.text() }),
+  );
+  return { done, output: () => ({ stdout: out.text(), stderr: err.text() }), stop: () => (controller.abort(), done) };
+}
+
 /** Runs the built binary as a child process (for signals and the real entry point). */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -61,7 +75,10 @@ export function writePanel(dir: string, baseURL: string, scenario: Scenario, ext
   return path;
 }
 
-/** Eight models that state three shared facts in different formats, plus one lone claim each. */
+/**
+ * Eight models that state three shared facts in different formats, plus one lone claim each.
+ * The facts are declared, so honest votes come from the scenario, not from the matcher under test.
+ */
 export function panelScenario(overrides: Partial<SandboxModel>[] = []): Scenario {
   const facts = ['The protocol uses port 8080 by default.', 'Every message carries a sequence number.', 'Connections close after 30 seconds of silence.'];
   const formats = [
@@ -72,7 +89,14 @@ export function panelScenario(overrides: Partial<SandboxModel>[] = []): Scenario
     (c: string[]) => c.join(' '),
   ];
   const lone = ['Model zero likes turtles a lot.', 'The logo of the project is purple.', 'Its mascot is called Bruno the Badger.', 'Release 4 shipped on a Tuesday.', 'The spec has eleven appendices.', 'Authors met in Lisbon in 2019.', 'The reference server is written in Ada.', 'Version numbers follow calendar dates.'];
+  // The lone claims are undeclared: each is a fact of its own (see Scenario.facts).
+  const declared: FactGroup[] = [
+    { id: 'port', wordings: [facts[0]!] },
+    { id: 'sequence', wordings: [facts[1]!] },
+    { id: 'idle', wordings: [facts[2]!] },
+  ];
   return {
+    facts: declared,
     models: Array.from({ length: 8 }, (_, port) => ({
       model: `family${port}/model-${port}`,
       family: `family${port}`,

@@ -33,6 +33,14 @@ const LONE = ['Model zero likes turtles a lot.', 'The logo of the project is pur
 
 export function reportScenario(): Scenario {
   return {
+    // Declared so honest votes come from the scenario, not from the matcher under test; the
+    // extractor strips the nested tags, so the candidate carries the recorded wording.
+    facts: [
+      { id: 'port', wordings: [FACTS[0]!] },
+      { id: 'sequence', wordings: [FACTS[1]!] },
+      { id: 'script', wordings: [SCRIPT_CLAIM_AS_STATED, SCRIPT_CLAIM] },
+      { id: 'handler', wordings: [HANDLER_CLAIM_AS_STATED, HANDLER_CLAIM] },
+    ],
     models: Array.from({ length: 8 }, (_, port): SandboxModel => ({
       model: `family${port}/model-${port}`,
       family: `family${port}`,

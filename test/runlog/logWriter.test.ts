@@ -68,7 +68,8 @@ describe('LogWriter', () => {
     const io = countingIo();
     const w = open(dir, { io, delayMs: 1, maxLines: 10 });
     w.write('answers', { n: 1 });
-    await new Promise((r) => setTimeout(r, 50));
+    // Nobody calls commit(): the line reaching the file is the timer's doing.
+    for (let i = 0; i < 400 && io.syncs === 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(wholeLines(join(dir, 'answers.jsonl'))).toHaveLength(1);
     for (let i = 0; i < 25; i++) w.write('answers', { n: i });
     await w.close();

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { sameClaim } from '../../src/claims/similarity.js';
 import {
   chooseAnswer,
+  declaredVotes,
   honestVotes,
   isVotePrompt,
   lastUserMessage,
   sandboxClaims,
   voteCandidates,
 } from '../../src/sandbox/answers.js';
-import type { SandboxModel, VoteMode } from '../../src/sandbox/scenario.js';
+import { parseScenario, type FactGroup, type SandboxModel, type VoteMode } from '../../src/sandbox/scenario.js';
 
 describe('lastUserMessage', () => {
   it('takes the last user message, string or text parts', () => {
@@ -222,5 +224,66 @@ describe('vote modes', () => {
     expect(votesOf(model, votePrompt('Something else?', ['Which port is it?', 'Grass is blue.']))).toEqual({
       votes: { c1: 'unsure', c2: 'agree' },
     });
+  });
+});
+
+describe('honest votes from declared facts', () => {
+  const facts: FactGroup[] = [
+    { id: 'port', wordings: ['The protocol uses port 8080 by default.', 'By default the protocol listens on port 8080.'] },
+    { id: 'port-8081', wordings: ['The protocol uses port 8081 by default.'], contradicts: ['port'] },
+    { id: 'nightly', wordings: ['The server restarts every night.'] },
+    { id: 'midnight', wordings: ['The server restarts every night at midnight.'] },
+    { id: 'tuesday', wordings: ['The meeting is on Tuesday.'] },
+    { id: 'thursday', wordings: ['The meeting is on Thursday.'], contradicts: ['tuesday'] },
+  ];
+
+  it('agrees with any declared wording of a fact it stated, same:<earlier id> for a later one, whatever the case and punctuation', () => {
+    expect(declaredVotes(['The protocol uses port 8080 by default.'], [
+      { id: 'c1', text: 'by default, the protocol listens on port 8080' },
+      { id: 'c2', text: 'The protocol uses port 8080 by default.' },
+    ], facts)).toEqual({ c1: 'agree', c2: 'same:c1' });
+  });
+
+  it('disagrees with a fact declared to contradict one it stated, from either side', () => {
+    expect(declaredVotes(['The protocol uses port 8080 by default.'], [{ id: 'c1', text: 'The protocol uses port 8081 by default.' }], facts)).toEqual({ c1: 'disagree' });
+    expect(declaredVotes(['The protocol uses port 8081 by default.'], [{ id: 'c1', text: 'The protocol uses port 8080 by default.' }], facts)).toEqual({ c1: 'disagree' });
+  });
+
+  it('takes no verdict from the matcher: a pair it calls the same fact stays apart, a contradiction it misses is a disagreement', () => {
+    // The matcher's view, so this test proves something: it merges the first pair and misses the second.
+    expect(sameClaim('The server restarts every night.', 'The server restarts every night at midnight.')).toBe(true);
+    const own = ['The server restarts every night.', 'The meeting is on Tuesday.'];
+    const candidates = [
+      { id: 'c1', text: 'The server restarts every night at midnight.' },
+      { id: 'c2', text: 'The meeting is on Thursday.' },
+    ];
+    expect(honestVotes(own, candidates)).toEqual({ c1: 'agree', c2: 'unsure' });
+    expect(honestVotes(own, candidates, facts)).toEqual({ c1: 'unsure', c2: 'disagree' });
+  });
+
+  it('treats an undeclared own claim as a fact of its own: agree with its exact words only', () => {
+    expect(declaredVotes(['Release 4 shipped on a Tuesday.'], [
+      { id: 'c1', text: 'release 4 shipped on a tuesday' },
+      { id: 'c2', text: 'Release 4 was shipped on a Tuesday.' },
+      { id: 'c3', text: 'Grass is blue.' },
+    ], [])).toEqual({ c1: 'agree', c2: 'unsure', c3: 'unsure' });
+  });
+
+  it('is what chooseAnswer votes with when the scenario declares facts, for honest and partial voters', () => {
+    const model: SandboxModel = { model: 'acme/a', answer: '- The server restarts every night.\n- The meeting is on Tuesday.' };
+    const prompt = votePrompt('When?', ['The server restarts every night at midnight.', 'The meeting is on Thursday.', 'The server restarts every night.']);
+    expect(JSON.parse(chooseAnswer(model, prompt, facts))).toEqual({ votes: { c1: 'unsure', c2: 'disagree', c3: 'agree' } });
+    expect(JSON.parse(chooseAnswer({ ...model, votes: 'partial' }, prompt, facts))).toEqual({ votes: { c1: 'unsure', c2: 'disagree' } });
+  });
+
+  it('a scenario file declares facts; a wording in two facts or an unknown contradicts id is one clear error', () => {
+    const models = [{ model: 'acme/a' }];
+    expect(parseScenario({ models, facts }, 's.yaml').facts).toHaveLength(6);
+    expect(() => parseScenario({ models, facts: [{ id: 'a', wordings: ['X is 1.'] }, { id: 'b', wordings: ['x is 1'] }] }, 's.yaml')).toThrow(
+      's.yaml: facts[1].wordings[0]: expected each wording in one fact only, it is also a wording of "a"',
+    );
+    expect(() => parseScenario({ models, facts: [{ id: 'a', wordings: ['X is 1.'], contradicts: ['b'] }] }, 's.yaml')).toThrow(
+      's.yaml: facts[0].contradicts[0]: expected the id of a declared fact, "b" is none',
+    );
   });
 });
