@@ -1,69 +1,72 @@
 /**
- * quorum as a library: the operators, pipelines, pure logic and sinks behind the CLI.
- * `quorum sql` and `quorum report` have their own entry points, `quorum/sql` (DuckDB) and
- * `quorum/report` (Vega, DuckDB), so importing `quorum` loads neither.
+ * quorum as a library: the pipelines, the RxJS operators they are made of, the claim matcher and
+ * the types a caller needs to drive them. Every name here is a semver promise, so the list is
+ * short and written down (test/api.test.ts fails on a name added or dropped by accident).
+ * The rest has entry points of its own, each loading only what it needs: `quorum/sql` (DuckDB),
+ * `quorum/report` (Vega, DuckDB), `quorum/sandbox` (the offline provider), `quorum/cli` (`main`).
+ * Importing `quorum` loads neither DuckDB nor Vega.
  */
-export * from './types.js';
-export { ModelCallError, UsageError, QuorumLostError, redact } from './errors.js';
 
-export { abortable } from './operators/abortable.js';
-export { timeoutCall, type TimeoutCallOptions } from './operators/timeoutCall.js';
-export { retryBackoff, backoffDelay, isRetryable, type RetryBackoffOptions } from './operators/retryBackoff.js';
-export { toOutcome, type ToOutcomeOptions } from './operators/toOutcome.js';
-export { scatter, type ScatterOptions } from './operators/scatter.js';
-export { cutStragglers, type CutStragglersOptions } from './operators/cutStragglers.js';
-export { gatherVotes, type GatherOptions, type GatheredVotes } from './operators/gatherVotes.js';
-
-export { portCall, type PortCallOptions } from './pipelines/portCall.js';
-export { askPipeline, type AskOptions, type AskObserver } from './pipelines/ask.js';
-
-export { extractClaims } from './claims/extract.js';
-export { claimSimilarity, sameClaim } from './claims/similarity.js';
-export { supportScore } from './claims/supportScore.js';
-export { tally, type TallyOptions } from './claims/tally.js';
-export { defaultQuorum, defaultMinResponders, requiredVotes, validateQuorum } from './claims/quorumRules.js';
-
-export type { ModelCall, CallHooks, RawAnswer } from './models/call.js';
-export { createOpenAICall } from './models/openaiCall.js';
-export { buildMessages } from './models/prompt.js';
-export { classifyError } from './models/classify.js';
-
-export { defaultPanel, loadPanel, parsePanel } from './panel/loadPanel.js';
-
-export type { Sink } from './sinks/sink.js';
-export { JsonlSink, InMemorySink, readJsonl } from './sinks/jsonlSink.js';
-export { LogWriter, type LogWriterOptions } from './runlog/logWriter.js';
-export { LOG_FILES, type LogName, type RunLine, type AnswerLine, type BatchLine, type SeatRecord } from './runlog/lines.js';
-export { readLog, findRunLine, answersOf, type LogRead } from './runlog/readLog.js';
-export { EVENT_TYPES, makeEvent, type QuorumEvent } from './events.js';
-export { createTracing, type Tracing } from './tracing/tracing.js';
-export { JsonlSpanExporter } from './tracing/jsonlSpanExporter.js';
-
-export { runAsk, type RunAskOptions, type RunAskResult } from './run/runAsk.js';
-export { startSandboxServer, type SandboxServer } from './sandbox/server.js';
-export { defaultScenario } from './sandbox/defaultScenario.js';
-export { parseScenario, loadScenario, type Scenario } from './sandbox/scenario.js';
-export { main } from './cli.js';
-
-export { askRun, type AskRunContext } from './run/runAsk.js';
-export { runReplay, type RunReplayOptions, type RunReplayResult } from './run/runReplay.js';
+// Pipelines: the commands as RxJS streams, each cancelled by unsubscribing.
+/** Asks every panel member, cuts stragglers, gathers claims, and (round 2) puts them to a vote. */
+export { askPipeline, type AskOptions, type AskObserver, type AskResult } from './pipelines/ask.js';
+/** Gathers a recorded run again from its logged answers and ballots, with no model call. */
 export { replayPipeline } from './pipelines/replay.js';
-export { voteRound, type VoteRoundOptions, type CastBallot, type VotedResult } from './operators/voteRound.js';
-export { synthesize, type SynthesizeOptions } from './operators/synthesize.js';
-export { pullMerge } from './operators/pullMerge.js';
-export { parseBallot, type Ballot, type Vote } from './claims/ballot.js';
-export { candidatePool, type Candidate } from './claims/candidates.js';
-export { tallyVotes, type VoteTallyInput } from './claims/tallyVotes.js';
-export { createMatcher } from './claims/similarity.js';
+/** `quorum batch` as a stream: chunks pulled only as slots free up, one report per chunk, cancellable. */
+export { batchPipeline } from './pipelines/batch.js';
+/** `quorum watch` as a stream: each written or changed file researched, a newer change cancelling the older. */
+export { watchPipeline } from './pipelines/watch.js';
+/** Reads a run back from the run log in an `--out` folder, as `replayPipeline` takes it. */
+export { loadRecordedRun, type RecordedRun } from './runlog/recordedRun.js';
+/** One member's call as a stream of exactly one outcome: rate limit, timeout, retries, classification. */
+export { portCall } from './pipelines/portCall.js';
 
-export { checkPanel, checkPassed, panelQuorum, CHECK_REQUEST, type CheckResult, type CheckOptions } from './panel/check.js';
-export { loadCatalog, parseCatalog, freeModels, catalogCachePath, type Catalog, type CatalogModel } from './panel/catalog.js';
-export { suggestPanel, pickDiverse, suggestedPanelFile, type Pick, type Suggestion } from './panel/suggest.js';
-export { fetchKeyInfo, parseKeyInfo, freeQuota, plannedCalls, quotaWarning, quotaWarningFor, type KeyInfo, type FreeQuota } from './panel/quota.js';
-export { ProviderError } from './panel/providerGet.js';
-export { RateLimiter, QuotaExhaustedError, type RateLimiterOptions } from './batch/rateLimiter.js';
+// Operators: plain RxJS operators, each marble-tested in virtual time.
+/** Sends each request to every panel member and emits their outcomes as they arrive. */
+export { scatter } from './operators/scatter.js';
+/** Fails an attempt that has not answered in time with a `ModelCallError` of kind `timeout`. */
+export { timeoutCall } from './operators/timeoutCall.js';
+/** Retries retryable failures with capped exponential backoff, honouring `Retry-After`. */
+export { retryBackoff } from './operators/retryBackoff.js';
+/** Turns a member's raw answer or error into a `ModelOutcome` value: failures are values, not errors. */
+export { toOutcome } from './operators/toOutcome.js';
+/** Once a quorum has answered, waits a grace period, then cancels the rest as `cancelled` outcomes. */
+export { cutStragglers } from './operators/cutStragglers.js';
+/** Collects the round-1 outcomes into claims and a tally. */
+export { gatherVotes } from './operators/gatherVotes.js';
+/** Round 2: puts the round-1 candidates to a vote of every responder and tallies the ballots. */
+export { voteRound } from './operators/voteRound.js';
+/** Adds a chair's prose answer written from the consensus claims. */
+export { synthesize } from './operators/synthesize.js';
+/** Like `mergeMap` over an async iterable, pulling the next item only when a slot frees up. */
+export { pullMerge } from './operators/pullMerge.js';
+/** Holds each call to `model` until the shared `RateLimiter` grants it a slot. */
 export { rateLimit } from './operators/rateLimit.js';
-export { runBatch, type RunBatchOptions, type RunBatchResult } from './run/runBatch.js';
-export { runWatch, type RunWatchOptions } from './run/runWatch.js';
-export { chunkFile, chunkLines, chunkId, estimateTokens, SkipFile, type Chunk } from './batch/chunker.js';
-export { resolveInputs } from './batch/inputs.js';
+
+// The matcher and the vote: pure functions.
+/** Splits an answer into its atomic claims (lists, prose sentences, reasoning stripped). */
+export { extractClaims } from './claims/extract.js';
+/** How alike two claims are, 0–1, with the default matcher. */
+export { claimSimilarity, sameClaim, createMatcher } from './claims/similarity.js';
+/** How strongly some passages (another answer's sentences) back a claim, 0–1. */
+export { supportScore } from './claims/supportScore.js';
+/** The round-1 decision: which claims a quorum of the answers make, and who dissents. */
+export { tally } from './claims/tally.js';
+
+// Models, panels and the limiter a pipeline is given.
+/** A `ModelCall` backed by the `openai` SDK, for any OpenAI-compatible endpoint (streams by default). */
+export { createOpenAICall } from './models/openaiCall.js';
+/** How a pipeline reaches a model: one request in, one raw answer (or a `ModelCallError`) out. */
+export type { ModelCall } from './models/call.js';
+/** The built-in panel, a panel file read from disk, or a parsed panel object. */
+export { defaultPanel, loadPanel, parsePanel } from './panel/loadPanel.js';
+/** One limiter shared by every call of a run or a batch: even spacing, learns limits from 429s. */
+export { RateLimiter } from './ratelimit/rateLimiter.js';
+
+// Errors a caller may tell apart.
+/** A failed model call, with its `FailureKind` (timeout, rate_limited, http, …) and `Retry-After`. */
+export { ModelCallError, UsageError } from './errors.js';
+
+// Records.
+/** A panel, its members (one port, one vote), a request, an outcome, and a decided result. */
+export type { Panel, PanelMember, ModelRequest, ModelOutcome, ConsensusResult, ClaimRecord } from './types.js';
