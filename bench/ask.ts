@@ -27,7 +27,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { defaultMinResponders, defaultQuorum, requiredVotes } from '../src/claims/quorumRules.js';
 import type { Scenario } from '../src/sandbox/scenario.js';

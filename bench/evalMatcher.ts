@@ -268,11 +268,10 @@ function timeSimilarity(): { usPerPair: number; runMs: number; coldUsPerPair: nu
     batches.push(Number(process.hrtime.bigint() - t) / 1000 / (fresh.length / 2));
   }
   const cold = batches.sort((p, q) => p - q)[4]!;
-  let t0: bigint;
   // Warm: every pair of 300 claims, as a run does (each claim analysed once, then cached).
   // A run: every pair of 300 new claims, first-sight analysis included.
   const run = Array.from({ length: 300 }, claim);
-  t0 = process.hrtime.bigint();
+  const t0 = process.hrtime.bigint();
   let pairs = 0;
   for (let i = 0; i < run.length; i++)
     for (let j = i + 1; j < run.length; j++) {

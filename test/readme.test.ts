@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadScenario } from '../src/sandbox/scenario.js';
-import { CLI, spawnCli, tempDir } from './helpers/cli.js';
+import { CLI, tempDir } from './helpers/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const README = process.env.README_FILE ? resolve(process.env.README_FILE) : join(ROOT, 'README.md');

@@ -155,7 +155,7 @@ function classRegExp(body: string): string {
 
 /** One literal character inside a RegExp class (escaped only where the `u` flag allows and needs it). */
 function classMember(c: string): string {
-  return /[\\\]\[^-]/.test(c) ? `\\${c}` : c;
+  return /[\\\][^-]/.test(c) ? `\\${c}` : c;
 }
 
 function escapeRegExp(c: string): string {

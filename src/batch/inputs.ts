@@ -69,7 +69,7 @@ export async function resolveInputs(patterns: readonly string[], { cwd = process
       }
       continue;
     }
-    let globbed = false;
+    let globbed: boolean;
     try {
       globbed = isGlob(native);
     } catch (error) {

@@ -475,6 +475,7 @@ function tableRow(line: string): string {
 /** Removes markdown and HTML markup that says nothing about the claim itself. */
 function cleanInline(s: string): string {
   const t = s
+    // eslint-disable-next-line no-control-regex -- control characters are what it strips
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200d\u2060\ufeff]/gu, '')
     .replace(/!\[([^[\]\n]{0,300})\]\([^)\s]{0,2000}\)/gu, '$1')
     .replace(/\[([^[\]\n]{0,300})\]\([^)\s]{0,2000}\)/gu, '$1')

@@ -210,7 +210,8 @@ export class LogWriter {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    this.#cycle ??= this.#run().finally(() => {
+    if (this.#cycle) return;
+    this.#cycle = this.#run().finally(() => {
       this.#cycle = undefined;
       // Lines that arrived during the last commit wait for their own.
       if (this.#pendingLines > 0) this.#timer ??= setTimeout(() => this.#kick(), this.#delayMs);

@@ -200,7 +200,11 @@ export class ArtifactsDb {
       grew = false;
       for (const v of this.views) {
         if (!wanted.has(v.name)) continue;
-        for (const dep of v.views) if (!wanted.has(dep)) wanted.add(dep), (grew = true);
+        for (const dep of v.views) {
+          if (wanted.has(dep)) continue;
+          wanted.add(dep);
+          grew = true;
+        }
       }
     }
     const todo = this.views.filter((v) => wanted.has(v.name) && !this.created.has(v.name));

@@ -156,6 +156,7 @@ function group(text: string): string {
 
 /** Control characters (newlines, tabs) would break the grid; show them escaped. */
 function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it escapes
   return text.replace(/[\u0000-\u001f\u007f]/g, (ch) => (ch === '\n' ? '\\n' : ch === '\t' ? '\\t' : ch === '\r' ? '\\r' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 

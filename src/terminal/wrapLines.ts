@@ -23,7 +23,6 @@ export function wrapLines(text: string, width: number, indent = ''): string[] {
       continue;
     }
     if (line.trim()) lines.push(line.trimEnd());
-    line = '';
     // A word longer than a whole line (a URL, a hash) is split where it must be.
     let rest = word;
     while (displayWidth(rest.trimEnd()) > room()) {

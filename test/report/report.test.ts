@@ -259,7 +259,6 @@ describe('quorum report', () => {
 });
 
 /** What page.evaluate callbacks see (they run in the page; this project compiles without DOM types). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type PageGlobals = { window: any; document: any };
 
 /** What one page load did. */

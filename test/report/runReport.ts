@@ -35,7 +35,6 @@ function capture(): { stream: NodeJS.WriteStream; text: () => string } {
   return { stream: stream as unknown as NodeJS.WriteStream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function runStandalone(command: (ctx: CliContext) => CommandModule<object, any>, argv: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   const out = capture();
   const err = capture();

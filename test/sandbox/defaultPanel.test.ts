@@ -10,7 +10,10 @@ describe('the default scenario through the real client', () => {
   const scenario = defaultScenario();
   beforeAll(async () => {
     // The default latencies (up to 300 ms) are for people watching; tests need none.
-    for (const m of scenario.models) m.latencyMs = 0, m.tokenDelayMs = 0;
+    for (const m of scenario.models) {
+      m.latencyMs = 0;
+      m.tokenDelayMs = 0;
+    }
     server = await startSandboxServer({ scenario });
   });
   afterAll(async () => {

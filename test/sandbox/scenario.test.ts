@@ -147,7 +147,10 @@ describe('defaultScenario', () => {
   it('has distinct latencies between 40 and 300 ms', () => {
     const latencies = defaultScenario().models.map((m) => m.latencyMs ?? 0);
     expect(new Set(latencies).size).toBe(8);
-    for (const l of latencies) expect(l).toBeGreaterThanOrEqual(40), expect(l).toBeLessThanOrEqual(300);
+    for (const l of latencies) {
+      expect(l).toBeGreaterThanOrEqual(40);
+      expect(l).toBeLessThanOrEqual(300);
+    }
   });
 
   const normalise = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();

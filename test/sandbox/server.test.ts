@@ -27,7 +27,6 @@ function chat(s: SandboxServer, body: Record<string, unknown>, init: RequestInit
 }
 
 /** Wire bodies are asserted field by field, so they are read untyped. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const json = (res: Response): Promise<any> => res.json();
 
 interface SSE {
@@ -122,7 +121,10 @@ describe('sandbox server: answers', () => {
 
   it('answers the default scenario for every built-in model', async () => {
     const scenario = defaultScenario();
-    for (const m of scenario.models) m.latencyMs = 0, m.tokenDelayMs = 0;
+    for (const m of scenario.models) {
+      m.latencyMs = 0;
+      m.tokenDelayMs = 0;
+    }
     const s = await start(scenario);
     for (const { model } of SANDBOX_MODELS) {
       const body = await json(await chat(s, { model }));

@@ -82,6 +82,7 @@ export class FakeTty extends Writable {
       } else if (g === '\r') {
         this.col = 0;
         this.pendingWrap = false;
+      // eslint-disable-next-line no-control-regex -- an unexpected control character is what it rejects
       } else if (/[\u0000-\u001f\u007f]/.test(g)) {
         throw new Error(`unexpected control character ${JSON.stringify(g)} in ${JSON.stringify(text)}`);
       } else {

@@ -90,6 +90,7 @@ describe.skipIf(!hasScript).each([80, 120])('on a %i-column pseudo-terminal, thr
     expect(code, output).toBe(0);
     // Every drawing of the line, in order: the first is drawn before any call, and calls in
     // flight and answers show while the first chunk is still being decided.
+    // eslint-disable-next-line no-control-regex -- ESC starts the redraw sequence it reads
     const drawings = [...output.matchAll(/\r\x1b\[2K([^\r\n]*)/g)].map((m) => m[1]!).filter((d) => /chunks \d+\/3/.test(d));
     expect(drawings[0]).toMatch(/chunks 0\/3 · in flight 0 · answers 0 · ETA …/);
     const beforeFirst = drawings.slice(0, drawings.findIndex((d) => d.includes('chunks 1/3')));
