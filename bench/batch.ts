@@ -47,10 +47,10 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { RateLimiter } from '../src/batch/rateLimiter.js';
+import { RateLimiter } from '../src/ratelimit/rateLimiter.js';
 import type { Scenario } from '../src/sandbox/scenario.js';
 import { type SandboxRequestLog, type SandboxServer, startSandboxServer } from '../src/sandbox/server.js';
 import { bareFetchSource, bareSdkSource, type Probe, probeArg } from './batchChild.js';
@@ -99,7 +99,7 @@ const SECTIONS_PER_FILE = 500;
 /** The server's limit for the pacing runs: R = 40 per 2 s = 20 calls/s (1,200 a minute). */
 const LIMIT = { requests: 40, windowMs: 2000 };
 const LIMIT_RPM = (LIMIT.requests * 60_000) / LIMIT.windowMs;
-/** The limiter's default headroom (src/batch/rateLimiter.ts), its spacing at that limit, and the lateness a grant may catch up. */
+/** The limiter's default headroom (src/ratelimit/rateLimiter.ts), its spacing at that limit, and the lateness a grant may catch up. */
 const HEADROOM = 0.95;
 const SPACING_MS = LIMIT.windowMs / (LIMIT.requests * HEADROOM);
 const CATCH_UP_MS = SPACING_MS * (1 - HEADROOM);
@@ -217,7 +217,7 @@ function distStamp(): number {
 }
 
 /**
- * The limiter in isolation (src/batch/rateLimiter.ts, in this process): configured as \`--rpm\`
+ * The limiter in isolation (src/ratelimit/rateLimiter.ts, in this process): configured as \`--rpm\`
  * = the server's limit per minute, it learns from ONE successful answer that says
  * \`X-RateLimit-Limit: 40\` with its reset this far away; the rate it allows afterwards, per minute.
  */
@@ -1369,18 +1369,18 @@ function report(r: Results): BenchReport {
   const pacingFindings = pacing.map((p) => `${plain(p.label)}: ${f2(p.rate)} calls/s against R = ${f0(R)} (${f2(p.rate / R)} R), ${p.limited} of ${p.total} requests answered 429 (${pct(p.limited / p.total)}), at most ${p.perWindowMax} answered calls in one server window (limit ${LIMIT.requests}).`);
   if (unset && unset.rate < HEADROOM * R) {
     pacingFindings.push(
-      `Why it stays below 0.95 R (the limiter's target, \`headroom\` 0.95): the limiter spaces grants ${f1(SPACING_MS)} ms apart, and \`Bucket.grant\` (src/batch/rateLimiter.ts) keeps the schedule only when a grant is at most ${f1(CATCH_UP_MS)} ms late (interval × (1 − headroom)). A later one restarts the schedule from now, so its lateness is lost for good. The median gap between arrivals was ${f1(unset.gapMedian)} ms${Math.abs(unset.gapMedian - SPACING_MS) <= 1.5 ? ', on schedule' : ''}, but the mean was ${f1(unset.gapMean)} ms: ${pct(unset.lateShare, 0)} of the gaps were longer than ${f1(SPACING_MS + CATCH_UP_MS)} ms. The child's event loop ran due timers up to ${f0(unset.run.probe.loopDelayMs.max)} ms late (p99 ${f1(unset.run.probe.loopDelayMs.p99)} ms). Suggested fix: a GCRA burst tolerance. Let the schedule lag by up to (1 − headroom) × windowMs in total, not per spacing: no window can then hold more than \`ceiling\` grants, and timer lag is made up instead of lost.`,
+      `Why it stays below 0.95 R (the limiter's target, \`headroom\` 0.95): the limiter spaces grants ${f1(SPACING_MS)} ms apart, and \`Bucket.grant\` (src/ratelimit/rateLimiter.ts) keeps the schedule only when a grant is at most ${f1(CATCH_UP_MS)} ms late (interval × (1 − headroom)). A later one restarts the schedule from now, so its lateness is lost for good. The median gap between arrivals was ${f1(unset.gapMedian)} ms${Math.abs(unset.gapMedian - SPACING_MS) <= 1.5 ? ', on schedule' : ''}, but the mean was ${f1(unset.gapMean)} ms: ${pct(unset.lateShare, 0)} of the gaps were longer than ${f1(SPACING_MS + CATCH_UP_MS)} ms. The child's event loop ran due timers up to ${f0(unset.run.probe.loopDelayMs.max)} ms late (p99 ${f1(unset.run.probe.loopDelayMs.p99)} ms). Suggested fix: a GCRA burst tolerance. Let the schedule lag by up to (1 − headroom) × windowMs in total, not per spacing: no window can then hold more than \`ceiling\` grants, and timer lag is made up instead of lost.`,
     );
   }
   // The limiter probe: which resets make one answer collapse a configured --rpm.
   const expected = LIMIT_RPM * HEADROOM;
   const collapsed = r.probe.filter((p) => p.perMinute < 0.5 * expected);
-  const probeText = `Limiter probe (src/batch/rateLimiter.ts in the bench process): \`new RateLimiter({ account: { requests: ${LIMIT_RPM}, windowMs: 60000 } })\` learns from one answer with \`X-RateLimit-Limit: ${LIMIT.requests}\`, and then allows ${r.probe.map((p) => `${f0(p.perMinute)}/min when the reset was ${p.resetInMs} ms away`).join(', ')} (expected ${f0(expected)}).`;
+  const probeText = `Limiter probe (src/ratelimit/rateLimiter.ts in the bench process): \`new RateLimiter({ account: { requests: ${LIMIT_RPM}, windowMs: 60000 } })\` learns from one answer with \`X-RateLimit-Limit: ${LIMIT.requests}\`, and then allows ${r.probe.map((p) => `${f0(p.perMinute)}/min when the reset was ${p.resetInMs} ms away`).join(', ')} (expected ${f0(expected)}).`;
   if (withRpm && withRpm.rate < GOALS.pace * R) {
     const allCollapse = collapsed.length === r.probe.length;
     const boundaryOnly = collapsed.length > 0 && collapsed.every((p) => p.resetInMs <= 0);
     pacingFindings.push(
-      `**Cause of the \`--rpm ${LIMIT_RPM}\` result** (src/batch/rateLimiter.ts). ${probeText} ${
+      `**Cause of the \`--rpm ${LIMIT_RPM}\` result** (src/ratelimit/rateLimiter.ts). ${probeText} ${
         allCollapse
           ? `Every answer collapses it: \`RateLimiter.learn\` adopts the server's ${LIMIT.requests} as calls per the configured 60 s window (\`Bucket.adopt\`), and \`Bucket.observeReset\` ignores the server's window once a window is configured, so the ceiling becomes ${LIMIT.requests} a minute (${f2((LIMIT.requests * HEADROOM) / 60)} calls/s). Suggested fix: compare rates, not counts; scale the server's limit by the configured window over the server's window (the longest time-to-reset seen) before adopting it.`
           : boundaryOnly

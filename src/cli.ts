@@ -22,7 +22,7 @@ import { watchCommand } from './commands/watch.js';
 import { normalizeArgv } from './commands/normalizeArgv.js';
 import { quorumVersion } from './commands/version.js';
 import { ArtifactsError, UsageError, redact } from './errors.js';
-import { DEFAULT_INVOCATION, detectInvocation, localizeCommands, quorumCommand, setInvocation } from './terminal/invocation.js';
+import { DEFAULT_INVOCATION, detectInvocation, localizeCommands, quorumCommand, setInvocation } from './render/invocation.js';
 
 /**
  * Runs the CLI with `argv` (without node and script) and resolves to the exit code.

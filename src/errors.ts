@@ -1,5 +1,4 @@
-import type { RateLimitHeaders } from './models/call.js';
-import type { FailureKind } from './types.js';
+import type { FailureKind, RateLimitHeaders } from './types.js';
 
 /**
  * A model call that failed, already classified into a DESIGN.md failure kind. Thrown inside

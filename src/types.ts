@@ -48,6 +48,19 @@ export const FAILURE_KINDS = [
 ] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
+/**
+ * What a response's `X-RateLimit-*` headers said, for the shared rate limiter. Every field is
+ * optional: providers send some, all or none of them.
+ */
+export interface RateLimitHeaders {
+  /** `X-RateLimit-Limit`: requests the server allows per window (the window itself is not sent). */
+  limit?: number;
+  /** `X-RateLimit-Remaining`: requests left in the current window, counting this one as spent. */
+  remaining?: number;
+  /** `X-RateLimit-Reset` as an epoch in ms (sent as epoch ms, epoch s, or seconds from now). */
+  resetAtMs?: number;
+}
+
 export interface Usage {
   inputTokens?: number;
   outputTokens?: number;
@@ -190,3 +203,40 @@ export interface ConsensusDocument extends ConsensusResult {
   /** The chair's prose answer (`--synthesize`), citing consensus claims as [c<k>]. */
   synthesis?: { model: string; text: string } | { model: string; error: string };
 }
+
+/**
+ * One chunk's (or one skipped file's) result in a batch, as the batch pipeline emits it and the
+ * progress line, the totals and the summary read it. Here, not in terminal/, because the
+ * pipeline below the terminal produces it.
+ */
+export interface ChunkReport {
+  source: string;
+  index: number;
+  chunkId: string;
+  /** A run status, or why the chunk has no fresh consensus. */
+  status: RunStatus | 'skipped' | 'already-done' | 'failed';
+  claims?: number;
+  calls?: number;
+  durationMs?: number;
+  message?: string;
+  /** Failure kinds of this chunk's calls, by model. */
+  failures?: { model: string; kind: string }[];
+  /** What the chunk's calls used. */
+  usage?: { calls: number; inputTokens: number; outputTokens: number; cost: number };
+}
+
+export interface BatchTotals {
+  chunks: number;
+  consensus: number;
+  degraded: number;
+  quorumLost: number;
+  failed: number;
+  skippedFiles: number;
+  alreadyDone: number;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  cost: number;
+}
+
+export const emptyTotals = (): BatchTotals => ({ chunks: 0, consensus: 0, degraded: 0, quorumLost: 0, failed: 0, skippedFiles: 0, alreadyDone: 0, calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 });

@@ -1,20 +1,9 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { type BatchLine, LOG_FILES, type RunLine } from '../runlog/lines.js';
+import { type BatchIdentity, type BatchLine, LOG_FILES, type RunLine } from '../runlog/lines.js';
 import { readLog, scanLog } from '../runlog/readLog.js';
 import type { Sink } from '../sinks/sink.js';
-
-/** What makes two batch commands "the same command" for `--resume`. */
-export interface BatchIdentity {
-  query: string;
-  files: string[];
-  chunkTokens: number;
-  overlapTokens: number;
-  panel: { port: number; model: string }[];
-  quorum: number;
-  rounds: number;
-}
 
 export interface BatchManifest {
   batchId: string;

@@ -1,8 +1,8 @@
 import { UsageError } from '../errors.js';
-import { defaultQuorum, validateQuorum } from '../claims/quorumRules.js';
 import { plannedCalls, quotaWarningFor } from '../panel/quota.js';
 import { prepareOutFolder } from '../run/outFolder.js';
 import { runAsk } from '../run/runAsk.js';
+import { runQuorum } from '../run/validateRun.js';
 import { LiveView } from '../terminal/liveView.js';
 import { formatResult } from '../terminal/printResult.js';
 import type { AskArgs } from '../commands/ask.js';
@@ -29,7 +29,7 @@ export async function handler(args: AskArgs, ctx: CliContext): Promise<void> {
   const { panel, env, sandbox, rounds } = setup;
   try {
     // Validated before the SANDBOX banner, so a bad --quorum reads as the only line, not after a banner.
-    validateQuorum(setup.quorum ?? panel.quorum ?? defaultQuorum(panel.members.length), panel.members.length);
+    runQuorum(setup.quorum, panel);
     prepareOutFolder(args.out);
     if (!sandbox) {
       const planned = plannedCalls(panel, { rounds, synthesize: synthesize !== undefined });

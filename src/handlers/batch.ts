@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { integerFlag } from '../run/parseOptions.js';
 import { runBatch } from '../run/runBatch.js';
-import { limiterFor } from '../run/limiterFor.js';
+import { limiterFor } from '../ratelimit/limiterFor.js';
 import { forwardActivity } from '../terminal/batchActivity.js';
 import { BatchProgress } from '../terminal/batchProgress.js';
 import { batchJson, formatBatchSummary, formatTotals } from '../terminal/batchSummary.js';
 import type { BatchArgs } from '../commands/batch.js';
 import type { CliContext } from '../commands/context.js';
-import { localizeCommands, quorumCommand } from '../terminal/invocation.js';
+import { localizeCommands, quorumCommand } from '../render/invocation.js';
 import { setUpRun } from './panelSetup.js';
 import { readQueryFlag } from './question.js';
 

@@ -2,7 +2,7 @@ import type { CliContext } from '../commands/context.js';
 import type { MigrateArgs } from '../commands/migrate.js';
 import { LOG_FILES } from '../runlog/lines.js';
 import { type MigrateSummary, migrateFolder } from '../runlog/migrate.js';
-import { quorumCommand } from '../terminal/invocation.js';
+import { quorumCommand } from '../render/invocation.js';
 
 /** Damaged files named one by one on stderr; past this, only their count. */
 const NAMED_DAMAGE = 5;

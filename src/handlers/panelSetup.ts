@@ -5,7 +5,7 @@ import { integerFlag } from '../run/parseOptions.js';
 import { startSandboxPanel } from '../run/sandboxPanel.js';
 import type { Panel } from '../types.js';
 import type { CliContext } from '../commands/context.js';
-import { quorumCommand } from '../terminal/invocation.js';
+import { quorumCommand } from '../render/invocation.js';
 
 /** Flags every run command shares (ask, batch, watch). */
 export interface RunFlags {

@@ -7,7 +7,7 @@ import type { ReplayArgs } from '../commands/replay.js';
 import { LOG_FILES } from '../runlog/lines.js';
 import { lastRunLine } from '../runlog/runIds.js';
 import { LATEST } from '../run/showRun.js';
-import { quorumCommand } from '../terminal/invocation.js';
+import { quorumCommand } from '../render/invocation.js';
 
 /** A run id as given, or the run decided last for `latest` (as `quorum show latest`). */
 async function resolveRunId(out: string, given: string): Promise<string> {

@@ -5,7 +5,7 @@ import { integerFlag } from '../run/parseOptions.js';
 import { legacyFolderMessage } from '../runlog/legacy.js';
 import { LOG_FILES, type RunLine } from '../runlog/lines.js';
 import { linesFromEnd } from '../runlog/runIds.js';
-import { quorumCommand } from '../terminal/invocation.js';
+import { quorumCommand } from '../render/invocation.js';
 import type { CliContext } from '../commands/context.js';
 import { DEFAULT_RUNS_LIMIT, type RunsArgs } from '../commands/runs.js';
 

@@ -5,7 +5,7 @@ import { loadScenario } from '../sandbox/scenario.js';
 import { startSandboxServer } from '../sandbox/server.js';
 import type { CliContext } from '../commands/context.js';
 import type { SandboxArgs } from '../commands/sandbox.js';
-import { quorumCommand, shellWord } from '../terminal/invocation.js';
+import { quorumCommand, shellWord } from '../render/invocation.js';
 
 /** `quorum sandbox`: loaded by src/commands/sandbox.ts when the command runs. */
 export async function handler(args: SandboxArgs, ctx: CliContext): Promise<void> {

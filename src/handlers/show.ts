@@ -2,7 +2,7 @@ import type { CliContext } from '../commands/context.js';
 import { UsageError } from '../errors.js';
 import type { ShowArgs } from '../commands/show.js';
 import { showRun } from '../run/showRun.js';
-import { localizeCommands, quorumCommand } from '../terminal/invocation.js';
+import { localizeCommands, quorumCommand } from '../render/invocation.js';
 
 /** `quorum show`: loaded by src/commands/show.ts when the command runs. */
 export async function handler(args: ShowArgs, ctx: CliContext): Promise<void> {

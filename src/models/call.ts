@@ -1,17 +1,4 @@
-import type { ModelRequest, PanelMember, Usage } from '../types.js';
-
-/**
- * What a response's `X-RateLimit-*` headers said, for the shared rate limiter. Every field is
- * optional: providers send some, all or none of them.
- */
-export interface RateLimitHeaders {
-  /** `X-RateLimit-Limit`: requests the server allows per window (the window itself is not sent). */
-  limit?: number;
-  /** `X-RateLimit-Remaining`: requests left in the current window, counting this one as spent. */
-  remaining?: number;
-  /** `X-RateLimit-Reset` as an epoch in ms (sent as epoch ms, epoch s, or seconds from now). */
-  resetAtMs?: number;
-}
+import type { ModelRequest, PanelMember, RateLimitHeaders, Usage } from '../types.js';
 
 /**
  * Longest answer kept, in UTF-16 code units (about 1 MB of text; a model's longest real output is

@@ -4,7 +4,7 @@
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { ModelCallError, redact } from '../errors.js';
-import type { RateLimitHeaders } from './call.js';
+import type { RateLimitHeaders } from '../types.js';
 
 /** Longest message a failure carries: it ends up on one terminal line and in artifacts. */
 export const MAX_MESSAGE_LENGTH = 300;

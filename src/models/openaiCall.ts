@@ -5,8 +5,8 @@
  */
 import OpenAI from 'openai';
 import { ModelCallError } from '../errors.js';
-import type { Usage } from '../types.js';
-import { ANSWER_CAP_FINISH_REASON, type CallHooks, MAX_ANSWER_CHARS, type ModelCall, maxBodyBytes, type RateLimitHeaders, type RawAnswer } from './call.js';
+import type { RateLimitHeaders, Usage } from '../types.js';
+import { ANSWER_CAP_FINISH_REASON, type CallHooks, MAX_ANSWER_CHARS, type ModelCall, maxBodyBytes, type RawAnswer } from './call.js';
 import { classifyError, rateLimitFrom } from './classify.js';
 import { buildMessages } from './prompt.js';
 

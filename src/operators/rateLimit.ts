@@ -1,7 +1,7 @@
 import { type MonoTypeOperatorFunction, catchError, concatMap, tap, throwError } from 'rxjs';
-import type { RateLimiter, RateLimitInfo } from '../batch/rateLimiter.js';
+import type { RateLimiter, RateLimitInfo } from '../ratelimit/rateLimiter.js';
 import { ModelCallError } from '../errors.js';
-import type { RateLimitHeaders } from '../models/call.js';
+import type { RateLimitHeaders } from '../types.js';
 
 /**
  * Holds one model call back until the shared limiter grants it a slot, then subscribes to it,

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { familyOf } from '../models/family.js';
 import { writeJsonAtomic } from '../sinks/writeJsonAtomic.js';
-import { familyOf } from './loadPanel.js';
 import { ProviderError, providerGet, type ProviderGetOptions } from './providerGet.js';
 
 export interface CatalogModel {

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { familyOf } from '../models/family.js';
 import type { Panel, PanelMember } from '../types.js';
 import { DEFAULT_API_KEY_ENV, DEFAULT_BASE_URL, DEFAULT_MEMBERS, DEFAULT_TIMEOUT_MS } from './defaultPanel.js';
 import { apiKeyEnvProblem, endpointProblem } from './keyPolicy.js';
@@ -47,12 +48,6 @@ const panelSchema = z.strictObject({
 });
 
 export type PanelFile = z.infer<typeof panelSchema>;
-
-/** The vendor before the `/` of an OpenRouter model id is its family. */
-export function familyOf(model: string): string {
-  const slash = model.indexOf('/');
-  return slash > 0 ? model.slice(0, slash) : model.replace(/[:@].*$/, '');
-}
 
 /** The built-in panel, with `OPENROUTER_BASE_URL` replacing the default base URL when set. */
 export function defaultPanel(env: NodeJS.ProcessEnv = process.env): Panel {

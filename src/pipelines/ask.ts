@@ -1,5 +1,5 @@
 import { type Observable, type SchedulerLike, asyncScheduler, defer, of, tap } from 'rxjs';
-import type { RateLimiter } from '../batch/rateLimiter.js';
+import type { RateLimiter } from '../ratelimit/rateLimiter.js';
 import type { Candidate } from '../claims/candidates.js';
 import { defaultMinResponders, defaultQuorum } from '../claims/quorumRules.js';
 import type { ModelCall } from '../models/call.js';
@@ -10,7 +10,7 @@ import type { RetryBackoffOptions } from '../operators/retryBackoff.js';
 import { scatter } from '../operators/scatter.js';
 import { type CastBallot, type VotedResult, voteRound } from '../operators/voteRound.js';
 import { mostAgreeingMember, type Synthesis, synthesize } from '../operators/synthesize.js';
-import { familyOf } from '../panel/loadPanel.js';
+import { familyOf } from '../models/family.js';
 import type { ConsensusResult, ModelOutcome, ModelRequest, Panel, PanelMember } from '../types.js';
 import { portCall } from './portCall.js';
 

@@ -1,5 +1,5 @@
 import { type Observable, type SchedulerLike, asyncScheduler, defer, identity, map, tap } from 'rxjs';
-import { QuotaExhaustedError, type RateLimiter } from '../batch/rateLimiter.js';
+import { QuotaExhaustedError, type RateLimiter } from '../ratelimit/rateLimiter.js';
 import type { RawAnswer } from '../models/call.js';
 import { rateLimit } from '../operators/rateLimit.js';
 import { retryBackoff, type RetryBackoffOptions } from '../operators/retryBackoff.js';

@@ -2,7 +2,7 @@ import { type Observable, from, of } from 'rxjs';
 import { defaultMinResponders } from '../claims/quorumRules.js';
 import { type GatheredVotes, gatherVotes } from '../operators/gatherVotes.js';
 import { type VotedResult, voteRound } from '../operators/voteRound.js';
-import type { RecordedRun } from '../run/recordedRun.js';
+import type { RecordedRun } from '../runlog/recordedRun.js';
 import type { AskObserver, Round } from './ask.js';
 
 export interface ReplayOptions {

@@ -6,6 +6,7 @@ import type { AskObserver, AskResult, Round } from '../pipelines/ask.js';
 import type { CastBallot } from '../operators/voteRound.js';
 import type { AnswerLine, RunLine } from '../runlog/lines.js';
 import { blackboardSignal, type BlackboardSignal } from '../sinks/blackboard.js';
+import type { LiveHooks } from '../terminal/liveView.js';
 import * as A from '../tracing/attributes.js';
 import { markSpanFailed, startChild, traceparentOf } from '../tracing/tracing.js';
 import type { ConsensusDocument, ModelOutcome, ModelRequest, Panel, PanelMember } from '../types.js';
@@ -396,13 +397,6 @@ export class RunRecorder {
       }) as QuorumEvent,
     );
   }
-}
-
-/** Hooks of the terminal's live view. */
-export interface LiveHooks {
-  streaming(port: number, round: Round): void;
-  finished(outcome: ModelOutcome, round: Round): void;
-  roundStarted?(round: Round): void;
 }
 
 /** An answers.jsonl line: the raw reply, for audit and replay. */

@@ -6,7 +6,7 @@ import { LOG_FILES, type RunLine } from '../runlog/lines.js';
 import { answersOf, findRunLine, readLog } from '../runlog/readLog.js';
 import { consensusDocumentOf, consensusJson, writeRunFiles } from '../runlog/runFiles.js';
 import { lastRunLine } from '../runlog/runIds.js';
-import { unknownRunError } from './recordedRun.js';
+import { unknownRunError } from '../runlog/recordedRun.js';
 
 export interface ShowRunOptions {
   out: string;

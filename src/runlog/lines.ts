@@ -4,7 +4,6 @@
  * of these lines. Shapes here are the contract SQL (queries/views.sql), replay, resume, `show`
  * and `migrate` read.
  */
-import type { BatchIdentity } from '../batch/ledger.js';
 import type { Candidate } from '../claims/candidates.js';
 import type { ConsensusDocument, ModelSuccess } from '../types.js';
 
@@ -61,6 +60,17 @@ export interface AnswerLine {
   text: string;
   /** Round 2: the ballot read from the reply (candidate id → agree | disagree | unsure | same:cK); null when unreadable. */
   ballot?: Record<string, string> | null;
+}
+
+/** What makes two batch commands "the same command" for `--resume`. */
+export interface BatchIdentity {
+  query: string;
+  files: string[];
+  chunkTokens: number;
+  overlapTokens: number;
+  panel: { port: number; model: string }[];
+  quorum: number;
+  rounds: number;
 }
 
 /** One line of batches.jsonl. */

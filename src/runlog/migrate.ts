@@ -7,13 +7,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { appendFile, opendir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { BatchIdentity } from '../batch/ledger.js';
 import type { Candidate } from '../claims/candidates.js';
 import { UsageError } from '../errors.js';
 import type { RunStartedData } from '../events.js';
 import type { ConsensusDocument } from '../types.js';
 import { MIGRATING_MARKER } from './legacy.js';
-import { type AnswerLine, type BatchLine, LOG_FILES, type RunLine, type SeatRecord } from './lines.js';
+import { type AnswerLine, type BatchIdentity, type BatchLine, LOG_FILES, type RunLine, type SeatRecord } from './lines.js';
 import { logLines, stringField } from './logLines.js';
 import { LogWriter } from './logWriter.js';
 

@@ -1,7 +1,7 @@
 import type { ModelCall } from '../models/call.js';
 import type { Round } from '../pipelines/ask.js';
-import type { LiveHooks } from '../run/recorder.js';
 import type { ModelOutcome } from '../types.js';
+import type { LiveHooks } from './liveView.js';
 
 /**
  * What a batch tells its progress line while chunks are in flight, so the line moves before

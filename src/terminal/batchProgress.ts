@@ -1,41 +1,9 @@
-import type { ModelOutcome, RunStatus } from '../types.js';
+import type { ChunkReport, ModelOutcome } from '../types.js';
 import type { BatchActivity } from './batchActivity.js';
 import { systemClock, type ViewClock } from './clock.js';
 import type { TerminalStream } from './liveView.js';
 import { etaSeconds, progressLine, type ProgressState } from './progressLine.js';
 import { displayWidth, rowsOf } from './width.js';
-
-export interface ChunkReport {
-  source: string;
-  index: number;
-  chunkId: string;
-  /** A run status, or why the chunk has no fresh consensus. */
-  status: RunStatus | 'skipped' | 'already-done' | 'failed';
-  claims?: number;
-  calls?: number;
-  durationMs?: number;
-  message?: string;
-  /** Failure kinds of this chunk's calls, by model. */
-  failures?: { model: string; kind: string }[];
-  /** What the chunk's calls used. */
-  usage?: { calls: number; inputTokens: number; outputTokens: number; cost: number };
-}
-
-export interface BatchTotals {
-  chunks: number;
-  consensus: number;
-  degraded: number;
-  quorumLost: number;
-  failed: number;
-  skippedFiles: number;
-  alreadyDone: number;
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  cost: number;
-}
-
-export const emptyTotals = (): BatchTotals => ({ chunks: 0, consensus: 0, degraded: 0, quorumLost: 0, failed: 0, skippedFiles: 0, alreadyDone: 0, calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
 
 export interface BatchProgressOptions {
   /** Redraw in place (default: the stream's `isTTY`). */

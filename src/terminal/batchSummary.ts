@@ -7,8 +7,8 @@
  */
 import type { BatchSummary } from '../report/batchLog.js';
 import { batchVerdict, costText, decidedChunks, undecidedChunks, VERDICT_WORDS } from '../report/outcome.js';
-import type { BatchTotals } from './batchProgress.js';
-import { invocation } from './invocation.js';
+import { invocation } from '../render/invocation.js';
+import type { BatchTotals } from '../types.js';
 import { displayWidth, oneLine } from './width.js';
 import { wrapLines } from './wrapLines.js';
 

@@ -1,8 +1,14 @@
 import type { Round } from '../pipelines/ask.js';
-import type { LiveHooks } from '../run/recorder.js';
 import type { ModelOutcome, PanelMember } from '../types.js';
 import { duration, systemClock, type ViewClock } from './clock.js';
 import { cutToWidth, displayWidth, elideMiddle, oneLine, padToWidth, rowsOf } from './width.js';
+
+/** What a run tells the terminal's live view as ports answer; the recorder calls it, the views implement it. */
+export interface LiveHooks {
+  streaming(port: number, round: Round): void;
+  finished(outcome: ModelOutcome, round: Round): void;
+  roundStarted?(round: Round): void;
+}
 
 /** What the views write to: stderr, or a fake TTY in tests. */
 export interface TerminalStream {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { detectInvocation, localizeCommands, shellWord } from '../../src/terminal/invocation.js';
+import { detectInvocation, localizeCommands, shellWord } from '../../src/render/invocation.js';
 import { CLI, tempDir, type CliRun } from '../helpers/cli.js';
 
 /**

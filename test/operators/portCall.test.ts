@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QuotaExhaustedError, RateLimiter } from '../../src/batch/rateLimiter.js';
+import { QuotaExhaustedError, RateLimiter } from '../../src/ratelimit/rateLimiter.js';
 import { ModelCallError } from '../../src/errors.js';
 import type { RawAnswer } from '../../src/models/call.js';
 import { abortable } from '../../src/operators/abortable.js';

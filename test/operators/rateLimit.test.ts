@@ -1,6 +1,6 @@
 import { defer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { QuotaExhaustedError, RateLimiter } from '../../src/batch/rateLimiter.js';
+import { QuotaExhaustedError, RateLimiter } from '../../src/ratelimit/rateLimiter.js';
 import { ModelCallError } from '../../src/errors.js';
 import { rateLimit } from '../../src/operators/rateLimit.js';
 import { retryBackoff } from '../../src/operators/retryBackoff.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MEMBERS } from '../../src/panel/defaultPanel.js';
-import { familyOf } from '../../src/panel/loadPanel.js';
+import { familyOf } from '../../src/models/family.js';
 import { defaultScenario } from '../../src/sandbox/defaultScenario.js';
 import { startSandboxServer } from '../../src/sandbox/server.js';
 import { spawnCli, tempDir } from '../helpers/cli.js';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { defaultPanel, familyOf, loadPanel, parsePanel } from '../../src/panel/loadPanel.js';
+import { familyOf } from '../../src/models/family.js';
+import { defaultPanel, loadPanel, parsePanel } from '../../src/panel/loadPanel.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'quorum-panel-'));
 const file = (name: string, text: string) => {

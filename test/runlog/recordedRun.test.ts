@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { loadRecordedRun } from '../../src/run/recordedRun.js';
+import { loadRecordedRun } from '../../src/runlog/recordedRun.js';
 import { tempDir } from '../helpers/cli.js';
 import { answerLine, answerLines, event, LEGACY_FIXTURE, POOL, runEvents, runLine, SEATS, writeLogs } from './fixtures.js';
 

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
-import { BatchProgress, type ChunkReport } from '../../src/terminal/batchProgress.js';
+import { BatchProgress } from '../../src/terminal/batchProgress.js';
+import type { ChunkReport } from '../../src/types.js';
 import { etaSeconds, progressLine, type ProgressState } from '../../src/terminal/progressLine.js';
 import type { ModelOutcome } from '../../src/types.js';
 import { FakeClock, FakeTty } from './fakeTty.js';

@@ -15,7 +15,7 @@
  * the configured limit: AIMD, as TCP does.
  */
 import { Observable, type SchedulerLike, type Subscriber, type Subscription, asyncScheduler } from 'rxjs';
-import type { RateLimitHeaders } from '../models/call.js';
+import type { RateLimitHeaders } from '../types.js';
 
 /** At most `requests` calls per `windowMs`. */
 export interface RateLimit {

@@ -8,12 +8,12 @@
  * at 10,000 chunks of five claims it is a few MB of plain Markdown.
  */
 import { join } from 'node:path';
-import type { BatchSummary, ChunkConclusion } from '../report/batchLog.js';
-import { readBatchSummary } from '../report/batchLog.js';
-import { batchVerdict, CHUNK_VERDICTS, costText, undecidedChunks, VERDICT_WORDS } from '../report/outcome.js';
+import type { BatchSummary, ChunkConclusion } from './batchLog.js';
+import { readBatchSummary } from './batchLog.js';
+import { batchVerdict, CHUNK_VERDICTS, costText, undecidedChunks, VERDICT_WORDS } from './outcome.js';
 import { writeFileAtomic } from '../sinks/writeJsonAtomic.js';
-import { invocation } from '../terminal/invocation.js';
-import { escapeMarkdown, escapeProse } from './consensusMarkdown.js';
+import { invocation } from '../render/invocation.js';
+import { escapeMarkdown, escapeProse } from '../render/consensusMarkdown.js';
 
 /**
  * Where batch `batchId`'s summary.md goes in the artifacts folder `out`. Not under `batches/`:
@@ -26,7 +26,7 @@ export function batchSummaryPath(out: string, batchId: string): string {
 export interface SummaryMarkdownOptions {
   /** The `--out` as given, for the printed commands. */
   out: string;
-  /** How a printed command starts; default: the way quorum was invoked (src/terminal/invocation.ts). */
+  /** How a printed command starts; default: the way quorum was invoked (src/render/invocation.ts). */
   command?: string;
   /** The command that resumes the batch, when some chunks are undecided. */
   resume?: string;

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { Candidate } from '../claims/candidates.js';
 import { UsageError } from '../errors.js';
 import type { QuorumEvent, RunStartedData } from '../events.js';
-import { legacyFolderMessage } from '../runlog/legacy.js';
-import { type AnswerLine, LOG_FILES, type RunLine } from '../runlog/lines.js';
-import { answersOf, findRunLine, readLog } from '../runlog/readLog.js';
-import { knownRunIds } from '../runlog/runIds.js';
+import { legacyFolderMessage } from './legacy.js';
+import { type AnswerLine, LOG_FILES, type RunLine } from './lines.js';
+import { answersOf, findRunLine, readLog } from './readLog.js';
+import { knownRunIds } from './runIds.js';
 import type { ConsensusDocument, FailureRecord, ModelFailure, ModelOutcome, ModelSuccess, Panel } from '../types.js';
 
 /** What a decided (or interrupted) run left in the logs, enough to gather it again without a model call. */

@@ -1,4 +1,4 @@
-import { RateLimiter } from '../batch/rateLimiter.js';
+import { RateLimiter } from './rateLimiter.js';
 import type { Panel } from '../types.js';
 
 /** OpenRouter's documented limit for `:free` models: 20 requests a minute, account-wide. */

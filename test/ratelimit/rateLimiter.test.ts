@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { concatMap, firstValueFrom, lastValueFrom, mergeMap, range, timer, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { QuotaExhaustedError, RateLimiter, type RateLimiterOptions, type RateLimiterStats } from '../../src/batch/rateLimiter.js';
+import { QuotaExhaustedError, RateLimiter, type RateLimiterOptions, type RateLimiterStats } from '../../src/ratelimit/rateLimiter.js';
 import { createOpenAICall } from '../../src/models/openaiCall.js';
 import { abortable } from '../../src/operators/abortable.js';
 import { portCall } from '../../src/pipelines/portCall.js';
