@@ -28,7 +28,7 @@ export interface AttestParams {
   sentenceFloor: number;
 }
 
-/** Tuned on SelfCheckGPT dev (passages 0–39) only, through `npm run eval:e2e -- --split dev`. */
+/** Chosen on SelfCheckGPT dev (passages 0–39) only, with `npm run eval:e2e -- --split dev --in-process`; see BENCHMARKS.md. */
 export const DEFAULT_ATTEST_PARAMS: Readonly<AttestParams> = Object.freeze({
   threshold: 0.5,
   sentenceShare: 0.25,
@@ -37,7 +37,7 @@ export const DEFAULT_ATTEST_PARAMS: Readonly<AttestParams> = Object.freeze({
 
 /** How one port's answer bears on a claim. */
 export interface Evidence {
-  /** Weighted coverage of the claim by the answer, 0–1; 0 when the answer contradicts it. */
+  /** Weighted coverage of the claim by the answer, 0–1; 0 when the answer lacks one of its numbers or contradicts it. */
   score: number;
   /** Does it reach the threshold (and contradict nothing)? */
   attests: boolean;
