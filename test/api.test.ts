@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/cli.js';
+import { writeModuleLogPreload } from './helpers/moduleLog.js';
 
 /**
  * The public API: what `quorum` exports, written down so that every added or dropped name is a
@@ -85,26 +86,7 @@ beforeAll(() => {
   mkdirSync(join(project, 'node_modules'));
   symlinkSync(ROOT, join(project, 'node_modules', 'quorum'), 'dir');
   symlinkSync(join(ROOT, 'node_modules', 'rxjs'), join(project, 'node_modules', 'rxjs'), 'dir');
-  // ESM packages do not show in process.moduleLoadList; a resolve hook sees every import.
-  writeFileSync(
-    join(project, 'hooks.mjs'),
-    `import { appendFileSync } from 'node:fs';
-let log;
-export function initialize(data) { log = data.log; }
-export async function resolve(specifier, context, nextResolve) {
-  const result = await nextResolve(specifier, context);
-  appendFileSync(log, result.url + '\\n');
-  return result;
-}
-`,
-  );
-  writeFileSync(
-    join(project, 'register.mjs'),
-    `import { register } from 'node:module';
-register('./hooks.mjs', import.meta.url, { data: { log: process.env.QUORUM_TEST_MODULE_LOG } });
-`,
-  );
-  preload = pathToFileURL(join(project, 'register.mjs')).href;
+  preload = writeModuleLogPreload(project);
 });
 
 interface Run {

@@ -52,12 +52,7 @@ export function buildPool(clusters: readonly PoolCluster[], max = DEFAULT_MAX_CA
   };
 }
 
-/** The candidates of `buildPool`. */
-export function candidatePool(clusters: readonly PoolCluster[], max = DEFAULT_MAX_CANDIDATES): Candidate[] {
-  return buildPool(clusters, max).candidates;
-}
-
 /** A candidate is one `[cK] text` line of the prompt; a newline inside it would forge another. */
-function oneLine(text: string): string {
+export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }

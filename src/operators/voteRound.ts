@@ -1,6 +1,6 @@
 import { type Observable, type OperatorFunction, type SchedulerLike, asyncScheduler, defer, map, of, switchMap, tap, toArray } from 'rxjs';
 import { type Ballot, parseBallot } from '../claims/ballot.js';
-import { buildPool, type Candidate, DEFAULT_MAX_CANDIDATES } from '../claims/candidates.js';
+import { buildPool, type Candidate, DEFAULT_MAX_CANDIDATES, oneLine } from '../claims/candidates.js';
 import { tallyVotes } from '../claims/tallyVotes.js';
 import type { ClaimRecord, FailureRecord, ModelOutcome, ModelRequest, PanelMember } from '../types.js';
 import { cutStragglers } from './cutStragglers.js';
@@ -62,7 +62,7 @@ export function voteRound(options: VoteRoundOptions): OperatorFunction<GatheredV
           // facts that pool does not hold.
           const pooled = new Set(candidates.map((c) => c.text));
           const leftOut: ClaimRecord[] = round1.clusters
-            .filter((c) => !pooled.has(c.text.replace(/\s+/g, ' ').trim()))
+            .filter((c) => !pooled.has(oneLine(c.text)))
             .map((c) => ({ text: c.text, support: c.supporters.length, ports: c.supporters, wordings: c.wordings, strength: c.strength, ...(c.attested.length > 0 && { attested: c.attested }) }));
           const ids = new Set(candidates.map((c) => c.id));
           // Round 1's responders: an answer with no claim in it was not a usable answer.

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Ballot, Vote } from '../../src/claims/ballot.js';
 import type { Candidate } from '../../src/claims/candidates.js';
-import { candidatePool } from '../../src/claims/candidates.js';
+import { buildPool } from '../../src/claims/candidates.js';
 import { tallyVotes, type VoteTallyInput } from '../../src/claims/tallyVotes.js';
 
 const cand = (id: string, text: string, proposers: number[]): Candidate => ({ id, text, proposers, wordings: proposers.map((port) => ({ port, text })) });
@@ -139,14 +139,14 @@ describe('tallyVotes', () => {
   });
 });
 
-describe('candidatePool', () => {
+describe('buildPool', () => {
   it('orders by round-1 support, caps the pool and numbers it c1…', () => {
     const clusters = [
       { text: 'weak', ports: [1], wordings: [{ port: 1, text: 'weak' }] },
       { text: 'strong\nclaim', ports: [0, 1, 2], wordings: [{ port: 0, text: 'strong claim' }] },
       { text: 'middle', ports: [3, 4], wordings: [{ port: 3, text: 'middle' }] },
     ];
-    expect(candidatePool(clusters, 2).map((c) => [c.id, c.text, c.proposers])).toEqual([
+    expect(buildPool(clusters, 2).candidates.map((c) => [c.id, c.text, c.proposers])).toEqual([
       ['c1', 'strong claim', [0, 1, 2]],
       ['c2', 'middle', [3, 4]],
     ]);

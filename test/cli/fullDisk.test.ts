@@ -44,29 +44,30 @@ function expectWholeLogs(out: string): void {
   }
 }
 
+/** The sandbox panel and an empty artifacts folder on the small disk. */
+async function askSetup(): Promise<{ out: string; panel: string }> {
+  const scenario = panelScenario();
+  server = await startSandboxServer({ scenario });
+  const out = join(mnt!, 'artifacts');
+  mkdirSync(out);
+  return { out, panel: writePanel(tempDir(), server.baseURL, scenario) };
+}
+
 describe('--out on a full disk', () => {
   it('a folder known to be full: one line, exit 1, and no model is asked', async (t) => {
     if (skip) return t.skip(skip);
-    const scenario = panelScenario();
-    server = await startSandboxServer({ scenario });
-    const out = join(mnt!, 'artifacts');
-    mkdirSync(out);
-    const panel = writePanel(tempDir(), server.baseURL, scenario);
+    const { out, panel } = await askSetup();
     fill(0);
     const run = await runCli(['ask', 'What does the protocol do?', '--panel', panel, '--out', out], ENV);
     expect(run.code).toBe(1);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/--out .* is full \(ENOSPC\): no model was asked/);
-    expect(server.requests).toHaveLength(0);
+    expect(server!.requests).toHaveLength(0);
   });
 
   it('a disk that fills during the run: the consensus is still printed, one line says what could not be written, exit 1; the next run leaves no torn line', async (t) => {
     if (skip) return t.skip(skip);
-    const scenario = panelScenario();
-    server = await startSandboxServer({ scenario });
-    const out = join(mnt!, 'artifacts');
-    mkdirSync(out);
-    const panel = writePanel(tempDir(), server.baseURL, scenario);
+    const { out, panel } = await askSetup();
     const filler = fill(8 * 1024);
     const run = await runCli(['ask', 'What does the protocol do?', '--panel', panel, '--out', out, '--json'], ENV);
     expect(run.code).toBe(1);

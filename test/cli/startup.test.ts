@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, tempDir } from '../helpers/cli.js';
+import { writeModuleLogPreload } from '../helpers/moduleLog.js';
 
 /**
  * Start-up cost: what the built binary loads. A preload registers a module resolve hook that
@@ -43,25 +44,7 @@ let dir = '';
 beforeAll(() => {
   if (!existsSync(CLI) || !existsSync(resolve(DIST, 'cli.js'))) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
   dir = tempDir('quorum-startup-');
-  writeFileSync(
-    join(dir, 'hooks.mjs'),
-    `import { appendFileSync } from 'node:fs';
-let log;
-export function initialize(data) { log = data.log; }
-export async function resolve(specifier, context, nextResolve) {
-  const result = await nextResolve(specifier, context);
-  appendFileSync(log, result.url + '\\n');
-  return result;
-}
-`,
-  );
-  writeFileSync(
-    join(dir, 'register.mjs'),
-    `import { register } from 'node:module';
-register('./hooks.mjs', import.meta.url, { data: { log: process.env.QUORUM_TEST_MODULE_LOG } });
-`,
-  );
-  preload = pathToFileURL(join(dir, 'register.mjs')).href;
+  preload = writeModuleLogPreload(dir);
 });
 
 let runs = 0;
