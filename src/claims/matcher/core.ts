@@ -529,12 +529,20 @@ function rolesSwapped(a: Analysis, b: Analysis, otherNames: boolean): boolean {
   for (const [stem, sa] of na) {
     const sb = nb.get(stem);
     if (!sb) continue;
-    if ([...sa.left].some((w) => sb.right.has(w) && !sb.left.has(w)) || [...sa.right].some((w) => sb.left.has(w) && !sb.right.has(w))) flipped++;
+    // Asked both ways, so the answer is the same whichever text comes first.
+    if (movedSides(sa, sb) || movedSides(sb, sa)) flipped++;
   }
   // One name that moved is often just another sentence shape (a passive, a fronted clause);
   // two that traded places, or one that moved while each text names someone the other does not,
   // is another fact.
   return flipped >= 2 || (flipped === 1 && otherNames);
+}
+
+/** A word next to the name on one side in `a` that is next to it only on the other side in `b`. */
+function movedSides(a: Sides, b: Sides): boolean {
+  for (const w of a.left) if (b.right.has(w) && !b.left.has(w)) return true;
+  for (const w of a.right) if (b.left.has(w) && !b.right.has(w)) return true;
+  return false;
 }
 
 interface Sides {
