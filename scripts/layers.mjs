@@ -33,6 +33,9 @@ export const LAYERS = [
   // pipelines (the batch and watch pipelines consume chunks and folder events).
   { name: 'batch', members: ['batch'] },
   { name: 'watch', members: ['watch'] },
+  // NATS JetStream: the task and result codecs, streams, the event bus and the shared pacer;
+  // below run/, which wires workers and the queued batch from them.
+  { name: 'queue', members: ['queue'] },
   { name: 'pipelines', members: ['pipelines'] },
   { name: 'panel', members: ['panel'] },
   { name: 'sandbox', members: ['sandbox'] },

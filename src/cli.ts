@@ -19,6 +19,7 @@ import { sandboxCommand } from './commands/sandbox.js';
 import { showCommand } from './commands/show.js';
 import { sqlCommand } from './commands/sql.js';
 import { watchCommand } from './commands/watch.js';
+import { workerCommand } from './commands/worker.js';
 import { normalizeArgv } from './commands/normalizeArgv.js';
 import { quorumVersion } from './commands/version.js';
 import { ArtifactsError, UsageError, redact } from './errors.js';
@@ -57,6 +58,7 @@ export async function main(argv: string[], io: Partial<CliContext> & { invocatio
       .command(sqlCommand(ctx))
       .command(panelCommand(ctx))
       .command(watchCommand(ctx))
+      .command(workerCommand(ctx))
       .command(sandboxCommand(ctx))
       .command(migrateCommand(ctx))
       .example('$0 ask "What is Raft?" --sandbox', 'try it offline: simulated models, no key needed')

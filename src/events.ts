@@ -19,6 +19,8 @@ export const EVENT_TYPES = {
   batchStarted: 'quorum.batch.started',
   /** Reserved for `quorum batch`; its data shape is fixed by the issue that first emits it. */
   batchCompleted: 'quorum.batch.completed',
+  /** A queued batch: a second decision of a chunk already decided (a redelivered task) was dropped; the first stands. */
+  runSuperseded: 'quorum.run.superseded',
 } as const;
 
 export type QuorumEventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
@@ -170,6 +172,20 @@ export interface EventDataMap {
   'quorum.vote.cast': VoteCastData;
   'quorum.batch.started': ReservedEventData;
   'quorum.batch.completed': ReservedEventData;
+  'quorum.run.superseded': RunSupersededData;
+}
+
+/**
+ * `data` of `quorum.run.superseded` (`runid` is the dropped run's id): a queued batch keeps the
+ * first decision of each chunk; a worker's later one (its task was redelivered) is dropped.
+ */
+export interface RunSupersededData {
+  /** The run that decided the chunk first, and stands. */
+  keptRunId: string;
+  /** The worker (`host:pid`) whose decision was dropped. */
+  worker: string;
+  /** The dropped run's status, for the record. */
+  status: string;
 }
 
 /** Where an event belongs: its run, port, chunk and span. */

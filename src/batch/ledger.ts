@@ -28,15 +28,15 @@ export class BatchLedger {
   private constructor(
     readonly manifest: BatchManifest,
     private readonly sink: Sink<BatchLine>,
-    /** Chunks with a run line: the only state that must survive, kept as ids (16 hex each). */
-    private readonly doneIds: Set<string>,
+    /** Chunks with a run line, and the run that decided each: the only state that must survive. */
+    private readonly doneIds: Map<string, string>,
     readonly finished: boolean,
     private readonly resumed: boolean,
   ) {}
 
   /** A new batch; its start line is written by `start`, once the chunks are counted. */
   static create(sink: Sink<BatchLine>, batchId: string, identity: BatchIdentity, now = new Date()): BatchLedger {
-    return new BatchLedger({ batchId, key: batchKey(identity), identity, startedAt: now.toISOString() }, sink, new Set(), false, false);
+    return new BatchLedger({ batchId, key: batchKey(identity), identity, startedAt: now.toISOString() }, sink, new Map(), false, false);
   }
 
   /**
@@ -62,11 +62,11 @@ export class BatchLedger {
   /** Reopens batch `batchId` (else the latest batch of the same command), with the chunks its runs decided. */
   static async resume(out: string, sink: Sink<BatchLine>, identity: BatchIdentity, batchId?: string): Promise<BatchLedger> {
     const latest = await BatchLedger.find(out, identity, batchId);
-    const done = new Set<string>();
-    await scanLog<Pick<RunLine, 'batchId' | 'chunk'>>(
+    const done = new Map<string, string>();
+    await scanLog<Pick<RunLine, 'batchId' | 'chunk' | 'runId'>>(
       join(out, LOG_FILES.runs),
       (run) => {
-        if (run.batchId === latest.manifest.batchId && run.chunk) done.add(run.chunk.id);
+        if (run.batchId === latest.manifest.batchId && run.chunk && !done.has(run.chunk.id)) done.set(run.chunk.id, run.runId);
       },
       { contains: `"batchId":${JSON.stringify(latest.manifest.batchId)}` },
     );
@@ -93,9 +93,14 @@ export class BatchLedger {
     this.sink.write({ type: 'started', batchId, key, identity, startedAt, at: now.toISOString(), resumed: this.resumed, chunks });
   }
 
+  /** The run that decided the chunk, if one did. */
+  decidedBy(chunkId: string): string | undefined {
+    return this.doneIds.get(chunkId);
+  }
+
   /** Counts a chunk as decided; its run line is the record. */
-  markDone(chunkId: string): void {
-    this.doneIds.add(chunkId);
+  markDone(chunkId: string, runId: string): void {
+    if (!this.doneIds.has(chunkId)) this.doneIds.set(chunkId, runId);
   }
 
   end(outcome: BatchOutcome, chunks: number, message?: string, now = new Date()): void {

@@ -22,6 +22,7 @@ export interface BatchArgs {
   'model-rpm'?: string;
   json: boolean;
   'run-files': boolean;
+  queue?: string;
 }
 
 export function batchCommand(ctx: CliContext): CommandModule<object, BatchArgs> {
@@ -45,9 +46,11 @@ export function batchCommand(ctx: CliContext): CommandModule<object, BatchArgs> 
         .option('model-rpm', { type: 'string', describe: 'Requests per minute for each model' })
         .number('model-rpm')
         .option('run-files', { type: 'boolean', default: false, describe: "Also write each chunk's runs/<id>/ files (consensus.md, …); the run log holds every run either way (quorum show <runId>)" })
+        .option('queue', { type: 'string', describe: 'NATS server (nats://HOST:4222): publish the chunks as tasks for `quorum worker`s and collect their runs here; --concurrency is then the tasks queued at once (default 1000)' })
         .option('json', { type: 'boolean', default: false, describe: 'Print the summary as JSON' })
         // `.number()` marks these for --help; they stay text (src/commands/flags.ts), checked in the handler.
-        .example('$0 batch specs/ --query "What does each part require?" --sandbox', 'every chunk of every file in specs/, offline') as unknown as Argv<BatchArgs>,
+        .example('$0 batch specs/ --query "What does each part require?" --sandbox', 'every chunk of every file in specs/, offline')
+        .example('$0 batch specs/ --query "What does each part require?" --queue nats://127.0.0.1:4222', 'the same, decided by workers (quorum worker) on any machine') as unknown as Argv<BatchArgs>,
     // The implementation (runBatch: the OpenAI SDK, OpenTelemetry, zod, rxjs…) loads only when batch runs.
     handler: async (args) => (await import('../handlers/batch.js')).handler(args, ctx),
   };

@@ -10,6 +10,7 @@ import type { BatchArgs } from '../commands/batch.js';
 import type { CliContext } from '../commands/context.js';
 import { localizeCommands, quorumCommand } from '../render/invocation.js';
 import { setUpRun } from './panelSetup.js';
+import { parseQueueURL } from '../queue/connection.js';
 import { readQueryFlag } from './question.js';
 
 const EXAMPLE_BATCH_QUESTION = 'What does each part require?';
@@ -33,6 +34,7 @@ export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
   const modelRpm = integerFlag('--model-rpm', args['model-rpm'], { min: 1, example: 10 });
   const inputs = args.inputs.map(String);
   const resume = resumeArg(args.resume, inputs);
+  const queue = args.queue === undefined ? undefined : parseQueueURL(args.queue);
   const setup = await setUpRun(args, ctx);
   const { panel, env, sandbox, rounds, quorum, graceMs } = setup;
   try {
@@ -48,7 +50,8 @@ export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
       rounds,
       resume,
       runFiles: args['run-files'],
-      limiter: limiterFor(panel, { ...(rpm !== undefined && { rpm }), ...(modelRpm !== undefined && { modelRpm }) }),
+      // Queued, the workers pace the calls (they share one pace per account); this process asks no model.
+      ...(queue ? { queue, onQueueWarning: (line: string) => ctx.stderr.write(`${line}\n`) } : { limiter: limiterFor(panel, { ...(rpm !== undefined && { rpm }), ...(modelRpm !== undefined && { modelRpm }) }) }),
       signal: ctx.signal,
       ...(chunkTokens !== undefined && { chunkTokens }),
       ...(overlapTokens !== undefined && { overlapTokens }),
@@ -60,10 +63,11 @@ export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
         if (sandbox) ctx.stderr.write('SANDBOX: simulated models; no real model is asked.\n');
         if (unfinished) ctx.stderr.write(`Note: batch ${unfinished} of this same command did not finish; this starts a new batch (add --resume ${unfinished} to finish that one instead).\n`);
         ctx.stderr.write(`Batch ${batchId}: ${chunks} chunk(s)${resumed ? `, resuming (${alreadyDone} already decided)` : ''}\n`);
+        if (queue) ctx.stderr.write(`Queued on ${queue.shown}: start workers with ${quorumCommand('worker', '--queue', queue.shown, ...(sandbox ? ['--sandbox'] : []))}\n`);
         if (!args.json) progress = new BatchProgress(chunks, ctx.stderr, { alreadyDone });
       },
       resumeCommand,
-      ...(!args.json && { activity: forwardActivity(() => progress) }),
+      ...(!args.json && !queue && { activity: forwardActivity(() => progress) }),
       onChunk: (report) => {
         if (progress) progress.chunk(report);
         // Skipped files are reported whatever the output format: the user must know.
@@ -71,10 +75,11 @@ export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
       },
     }).finally(() => progress?.close()); // a line left ticking would redraw over the error printed next
     const resumeHint = resumeCommand(result.batchId);
-    if (result.outcome === 'interrupted') ctx.stderr.write(`Interrupted: in-flight chunks were cancelled and nothing half-written was kept.\nResume with: ${resumeHint}\n`);
+    if (result.outcome === 'interrupted' && queue) ctx.stderr.write(`Interrupted: stopped collecting; the batch's tasks stay on the queue and workers go on deciding them.\nCollect their results with: ${resumeHint}\n`);
+    else if (result.outcome === 'interrupted') ctx.stderr.write(`Interrupted: in-flight chunks were cancelled and nothing half-written was kept.\nResume with: ${resumeHint}\n`);
     if (result.outcome === 'stopped') ctx.stderr.write(`Stopped: ${localizeCommands(result.message ?? '')}\nResume with: ${resumeHint}\n`);
     if (result.outcome === 'nothing-to-do') ctx.stderr.write(`${result.message}\n`);
-    if (args.json) ctx.stdout.write(`${JSON.stringify({ batchId: result.batchId, outcome: result.outcome, ...result.totals, wallMs: result.wallMs, ...(result.summary && { batch: batchJson(result.summary, result.summaryFile) }) }, null, 2)}\n`);
+    if (args.json) ctx.stdout.write(`${JSON.stringify({ batchId: result.batchId, outcome: result.outcome, ...result.totals, wallMs: result.wallMs, ...(result.superseded !== undefined && { superseded: result.superseded }), ...(result.summary && { batch: batchJson(result.summary, result.summaryFile) }) }, null, 2)}\n`);
     else if (result.summary) {
       const session = { wallMs: result.wallMs, decidedNow: result.totals.chunks - result.totals.alreadyDone - result.totals.failed, alreadyDone: result.totals.alreadyDone, skippedFiles: result.totals.skippedFiles };
       const columns = (ctx.stdout as NodeJS.WriteStream).columns;

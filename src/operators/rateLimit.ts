@@ -1,5 +1,6 @@
 import { type MonoTypeOperatorFunction, catchError, concatMap, tap, throwError } from 'rxjs';
-import type { RateLimiter, RateLimitInfo } from '../ratelimit/rateLimiter.js';
+import type { Limiter } from '../ratelimit/limiter.js';
+import type { RateLimitInfo } from '../ratelimit/rateLimiter.js';
 import { ModelCallError } from '../errors.js';
 import type { RateLimitHeaders } from '../types.js';
 
@@ -24,7 +25,7 @@ import type { RateLimitHeaders } from '../types.js';
  *                           200ms -a|
  * ```
  */
-export function rateLimit<T>(limiter: RateLimiter, model: string): MonoTypeOperatorFunction<T> {
+export function rateLimit<T>(limiter: Limiter, model: string): MonoTypeOperatorFunction<T> {
   if (typeof model !== 'string' || model === '') throw new RangeError(`Expected a model id, got ${JSON.stringify(model)}`);
   return (source) =>
     limiter.acquire(model).pipe(

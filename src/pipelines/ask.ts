@@ -1,5 +1,5 @@
 import { type Observable, type SchedulerLike, asyncScheduler, defer, of, tap } from 'rxjs';
-import type { RateLimiter } from '../ratelimit/rateLimiter.js';
+import type { Limiter } from '../ratelimit/limiter.js';
 import type { Candidate } from '../claims/candidates.js';
 import { defaultMinResponders, defaultQuorum } from '../claims/quorumRules.js';
 import type { ModelCall } from '../models/call.js';
@@ -59,7 +59,7 @@ export interface AskOptions {
   synthesize?: { model?: string };
   observer?: AskObserver;
   /** One limiter shared by every call (a batch shares it across chunks). */
-  limiter?: RateLimiter;
+  limiter?: Limiter;
   scheduler?: SchedulerLike;
 }
 

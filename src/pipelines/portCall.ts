@@ -1,5 +1,6 @@
 import { type Observable, type SchedulerLike, asyncScheduler, defer, identity, map, tap } from 'rxjs';
-import { QuotaExhaustedError, type RateLimiter } from '../ratelimit/rateLimiter.js';
+import { QuotaExhaustedError } from '../ratelimit/rateLimiter.js';
+import type { Limiter } from '../ratelimit/limiter.js';
 import type { RawAnswer } from '../models/call.js';
 import { rateLimit } from '../operators/rateLimit.js';
 import { retryBackoff, type RetryBackoffOptions } from '../operators/retryBackoff.js';
@@ -16,7 +17,7 @@ export interface PortCallOptions {
    * is too long), and a used-up quota errors the port with `QuotaExhaustedError` instead of
    * ending in a failure value: the run must stop, not record a failed port.
    */
-  limiter?: RateLimiter;
+  limiter?: Limiter;
   scheduler?: SchedulerLike;
 }
 

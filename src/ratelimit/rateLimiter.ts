@@ -16,6 +16,7 @@
  */
 import { Observable, type SchedulerLike, type Subscriber, type Subscription, asyncScheduler } from 'rxjs';
 import type { RateLimitHeaders } from '../types.js';
+import type { Limiter } from './limiter.js';
 
 /** At most `requests` calls per `windowMs`. */
 export interface RateLimit {
@@ -281,7 +282,7 @@ interface Waiter {
  * defer(() => call()).pipe(rateLimit(limiter, model))   // waits for a slot, learns from the answer
  * ```
  */
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   readonly quotaResetThresholdMs: number;
   private readonly scheduler: SchedulerLike;
   private readonly headroom: number;

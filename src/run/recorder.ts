@@ -12,7 +12,7 @@ import { RunEvents } from './record/events.js';
 import { consensusDocument, runLineOf, writeRunLine } from './record/runLine.js';
 import { runSummary, writeSignal } from './record/signal.js';
 import { RunSpans } from './record/spans.js';
-import type { RunSinks } from './runSinks.js';
+import type { RecordSinks } from './runSinks.js';
 
 export interface RunRecorderOptions {
   runId: string;
@@ -22,7 +22,7 @@ export interface RunRecorderOptions {
   panel: Panel;
   quorum: { configured: number; minResponders: number };
   /** Where the run is recorded (the run log of `out`). */
-  sinks: RunSinks;
+  sinks: RecordSinks;
   sandbox: boolean;
   chunk?: { source: string; id: string } | null;
   rounds: Round;

@@ -3,7 +3,7 @@ import { type Observable, catchError, defer, finalize, map, take } from 'rxjs';
 import { defaultMinResponders } from '../claims/quorumRules.js';
 import { ArtifactsError } from '../errors.js';
 import { requireQuery, runQuorum } from './validateRun.js';
-import type { RateLimiter } from '../ratelimit/rateLimiter.js';
+import type { Limiter } from '../ratelimit/limiter.js';
 import type { ModelCall } from '../models/call.js';
 import { createOpenAICall } from '../models/openaiCall.js';
 import { askPipeline, type Round } from '../pipelines/ask.js';
@@ -13,7 +13,7 @@ import type { LiveHooks } from '../terminal/liveView.js';
 import { RunRecorder } from './recorder.js';
 import { newRunId } from './runId.js';
 import { prepareOutFolder } from './outFolder.js';
-import { openRunSinks, type RunSinks } from './runSinks.js';
+import { openRunSinks, type RecordSinks } from './runSinks.js';
 import { untilDone } from './untilDone.js';
 
 export interface RunAskOptions {
@@ -41,7 +41,7 @@ export interface RunAskOptions {
   call?: ModelCall;
   retry?: RetryBackoffOptions;
   /** Paces every call; a batch shares one across its chunks. */
-  limiter?: RateLimiter;
+  limiter?: Limiter;
   runId?: string;
 }
 
@@ -59,7 +59,7 @@ export interface RunAskResult {
 
 /** One run inside a larger job (a batch): shared sinks, a parent span, the chunk it works on. */
 export interface AskRunContext {
-  sinks: RunSinks;
+  sinks: RecordSinks;
   parentSpan?: Span;
   chunk?: { source: string; id: string };
   batchId?: string;

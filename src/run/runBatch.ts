@@ -5,7 +5,8 @@ import { type Observable, map, tap, throwError } from 'rxjs';
 import { BatchLedger, batchKey, type BatchOutcome } from '../batch/ledger.js';
 import type { BatchIdentity } from '../runlog/lines.js';
 import { BatchLock, batchLockPath, type BatchLockOwner } from '../batch/batchLock.js';
-import { QuotaExhaustedError, type RateLimiter } from '../ratelimit/rateLimiter.js';
+import { QuotaExhaustedError } from '../ratelimit/rateLimiter.js';
+import type { Limiter } from '../ratelimit/limiter.js';
 import { type Chunk, chunkFile, SkipFile } from '../batch/chunker.js';
 import { resolveInputs } from '../batch/inputs.js';
 import { ArtifactsError, UsageError } from '../errors.js';
@@ -26,6 +27,10 @@ import { newRunId } from './runId.js';
 import { prepareOutFolder } from './outFolder.js';
 import { openRunSinks, type RunSinks } from './runSinks.js';
 import { untilDone } from './untilDone.js';
+import { QueuedBatch } from './queuedBatch.js';
+import { type QueueAddress, connectQueue } from '../queue/connection.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { teeSink } from '../queue/eventBus.js';
 
 export interface RunBatchOptions {
   /** Files, folders and globs, as given on the command line. */
@@ -49,7 +54,7 @@ export interface RunBatchOptions {
   call?: ModelCall;
   retry?: RetryBackoffOptions;
   /** Paces every call of every chunk; a spent quota stops the batch (resumable). */
-  limiter?: RateLimiter;
+  limiter?: Limiter;
   /** Render each run's view files (runs/<id>/consensus.md, …) too; off by default, the run log is the record. */
   runFiles?: boolean;
   /** Called once the number of chunks is known (before the first model call). */
@@ -60,12 +65,21 @@ export interface RunBatchOptions {
   activity?: BatchActivity;
   /** The command that resumes batch `batchId`, for summary.md's next steps. */
   resumeCommand?: (batchId: string) => string;
+  /**
+   * `--queue`: publish the chunks as tasks on this NATS server and collect what workers decide,
+   * instead of asking the models from this process.
+   */
+  queue?: QueueAddress;
+  /** One line for the user about the queue (a result dropped, a task given up). */
+  onQueueWarning?: (line: string) => void;
 }
 
 export interface RunBatchResult {
   batchId: string;
   totals: BatchTotals;
   wallMs: number;
+  /** Queued batches: later decisions of an already decided chunk, dropped (each recorded as `quorum.run.superseded`). */
+  superseded?: number;
   /** `completed`, `interrupted` (Ctrl-C), `stopped` (an error that must stop the batch, e.g. a spent quota), or `nothing-to-do`. */
   outcome: 'completed' | 'interrupted' | 'stopped' | 'nothing-to-do';
   message?: string;
@@ -81,22 +95,25 @@ export interface RunBatchResult {
  * the chunks with no run line. Per-chunk results are counted, never kept.
  */
 export async function runBatch(o: RunBatchOptions): Promise<RunBatchResult> {
-  const held: { lock?: BatchLock } = {};
+  const held: { lock?: BatchLock; nc?: NatsConnection } = {};
   try {
     return await runBatchLocked(o, held);
   } finally {
     // Released on every way out: completed, interrupted, stopped, an error.
+    await held.nc?.drain().catch(() => held.nc?.close());
     await held.lock?.release();
   }
 }
 
-async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): Promise<RunBatchResult> {
+async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock; nc?: NatsConnection }): Promise<RunBatchResult> {
   const started = Date.now();
   const cwd = o.cwd ?? process.cwd();
   const { files, chunkTokens, overlapTokens, concurrency, quorum, rounds } = await batchSettings(o, cwd);
 
   // Before any model is asked: a folder that cannot take the batch fails now, not after every call.
   prepareOutFolder(o.out);
+  // And a queue that cannot be reached, before anything is written.
+  if (o.queue) held.nc = await connectQueue(o.queue, 'quorum batch');
   const identity: BatchIdentity = { query: o.query, files, chunkTokens, overlapTokens, panel: o.panel.members.map(({ port, model }) => ({ port, model })), quorum, rounds };
   // One batch of a command runs at a time in a folder: the lock is taken before anything is
   // written or asked, and held until the batch has ended, whatever way it ends.
@@ -128,16 +145,45 @@ async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): P
   const total = await inputs.count();
   o.onStart?.({ batchId, chunks: total, resumed: Boolean(o.resume), alreadyDone: ledger.doneCount, ...(unfinished && { unfinished }) });
   ledger.start(total);
-  const span = startChild(sinks.tracing.tracer, 'batch', undefined, { 'quorum.batch_id': batchId, 'quorum.batch.chunks': total, 'quorum.batch.resumed': Boolean(o.resume) });
+  const span = startChild(sinks.tracing.tracer, 'batch', undefined, { 'quorum.batch_id': batchId, 'quorum.batch.chunks': total, 'quorum.batch.resumed': Boolean(o.resume), ...(o.queue && { 'quorum.batch.queue': o.queue.shown }) });
+  let queued: QueuedBatch | undefined;
+  if (held.nc) {
+    try {
+      queued = await QueuedBatch.open({
+        nc: held.nc,
+        batchId,
+        ledger,
+        sinks,
+        runFiles: Boolean(o.runFiles),
+        task: { query: o.query, panel: o.panel, quorum, rounds, ...(o.graceMs !== undefined && { graceMs: o.graceMs }), ...(o.sandbox && { sandbox: true }), traceparent: traceparentOf(span) },
+        ...(o.onQueueWarning && { onWarning: o.onQueueWarning }),
+      });
+    } catch (error) {
+      span.end();
+      ledger.end('stopped', total, (error as Error).message);
+      await sinks.close().catch(() => undefined);
+      throw error;
+    }
+  }
+  // A queued batch's events also go on the bus, as its workers' do.
+  const events = queued ? teeSink(sinks.events, queued.bus) : sinks.events;
   const emit = (type: typeof EVENT_TYPES.batchStarted | typeof EVENT_TYPES.batchCompleted, data: Record<string, unknown>) =>
-    sinks.events.write(makeEvent(type, data, { runId: batchId, batchId, traceparent: traceparentOf(span) }) as QuorumEvent);
-  emit(EVENT_TYPES.batchStarted, { query: o.query, files: files.length, chunks: total, resumed: Boolean(o.resume), alreadyDone: ledger.doneCount, concurrency, quorum, rounds });
+    events.write(makeEvent(type, data, { runId: batchId, batchId, traceparent: traceparentOf(span) }) as QuorumEvent);
+  emit(EVENT_TYPES.batchStarted, { query: o.query, files: files.length, chunks: total, resumed: Boolean(o.resume), alreadyDone: ledger.doneCount, concurrency, quorum, rounds, ...(o.queue && { queue: o.queue.shown }) });
 
-  // One client for every chunk: it holds the connection pool, and building one per chunk showed in the profile.
-  const call = countingCall(o.call ?? createOpenAICall({ env: o.env }), o.activity);
-  const ask = chunkAsk(o, { call, quorum, rounds, sinks, span, batchId, ledger });
+  let ask: (chunk: Chunk) => Observable<ChunkRun>;
+  let isDone = (id: string) => ledger.isDone(id);
+  if (queued) {
+    const q = queued;
+    ask = (chunk) => q.ask(chunk);
+    isDone = (id) => q.isDone(id);
+  } else {
+    // One client for every chunk: it holds the connection pool, and building one per chunk showed in the profile.
+    const call = countingCall(o.call ?? createOpenAICall({ env: o.env }), o.activity);
+    ask = chunkAsk(o, { call, quorum, rounds, sinks, span, batchId, ledger });
+  }
 
-  const reports = batchPipeline(inputs.items(), { concurrency, ask, isDone: (id) => ledger.isDone(id), isFatal }).pipe(
+  const reports = batchPipeline(inputs.items(), { concurrency, ask, isDone, isFatal }).pipe(
     tap((report) => {
       count(totals, report);
       o.onChunk?.(report);
@@ -147,11 +193,12 @@ async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): P
     (done) => ({ outcome: done.interrupted ? 'interrupted' : 'completed' }),
     (error: unknown) => ({ outcome: 'stopped', message: (error as Error).message }),
   );
+  await queued?.stop(outcome.outcome === 'completed');
 
   const wallMs = Date.now() - started;
   ledger.end(outcome.outcome, total, outcome.message);
   if (outcome.outcome !== 'completed') markSpanFailed(span, outcome.outcome, outcome.message);
-  emit(EVENT_TYPES.batchCompleted, { outcome: outcome.outcome, ...totals, wallMs, ...(outcome.message && { message: outcome.message }) });
+  emit(EVENT_TYPES.batchCompleted, { outcome: outcome.outcome, ...totals, wallMs, ...(outcome.message && { message: outcome.message }), ...(queued && { superseded: queued.superseded }) });
   span.setAttributes({ 'quorum.batch.outcome': outcome.outcome, 'quorum.batch.consensus': totals.consensus });
   span.end();
   try {
@@ -166,7 +213,7 @@ async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock }): P
   // Written on every way the batch ends (Ctrl-C too), from the log just committed; a folder that
   // cannot take it (a full disk) loses only the summary, never the batch's outcome.
   const written = await writeBatchSummary(o.out, batchId, { ...(o.resumeCommand && { resume: o.resumeCommand(batchId) }) }).catch(() => undefined);
-  return { batchId, totals, wallMs, outcome: outcome.outcome, ...(outcome.message && { message: outcome.message }), exitCode, ...(written && { summary: written.summary, summaryFile: written.file }) };
+  return { batchId, totals, wallMs, outcome: outcome.outcome, ...(outcome.message && { message: outcome.message }), exitCode, ...(queued && { superseded: queued.superseded }), ...(written && { summary: written.summary, summaryFile: written.file }) };
 }
 
 /** The batch's options with their defaults, checked before anything is written or asked. */
@@ -183,7 +230,8 @@ async function batchSettings(o: RunBatchOptions, cwd: string) {
     if (error instanceof RangeError) throw new UsageError(`Bad --chunk-tokens / --overlap: ${error.message}`);
     throw error;
   }
-  return { files, chunkTokens, overlapTokens, concurrency: o.concurrency ?? 2, quorum, rounds: o.rounds ?? 2 };
+  // Queued: how many of the batch's tasks may wait on the queue at once (workers set their own pace).
+  return { files, chunkTokens, overlapTokens, concurrency: o.concurrency ?? (o.queue ? 1000 : 2), quorum, rounds: o.rounds ?? 2 };
 }
 
 /**
@@ -217,7 +265,7 @@ function chunkAsk(
       { sinks: b.sinks, parentSpan: b.span, chunk: { source: chunk.source, id: chunk.id }, batchId: b.batchId },
     ).pipe(
       map((result) => {
-        b.ledger.markDone(chunk.id);
+        b.ledger.markDone(chunk.id, result.runId);
         return { doc: result.doc!, ...(result.usage && { usage: result.usage }) };
       }),
     );

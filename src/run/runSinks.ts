@@ -27,6 +27,9 @@ export interface RunSinks {
   close(): Promise<void>;
 }
 
+/** What one run's recorder writes to: a folder's run log, or (a queue worker) a capture sent to the submitter. */
+export type RecordSinks = Pick<RunSinks, 'tracing' | 'events' | 'blackboard' | 'runs' | 'answers' | 'identity' | 'runFiles' | 'renderViews'>;
+
 export interface OpenRunSinksOptions {
   /** Render runs/<id>/ view files for every run (ask, replay; batch and watch with --run-files). */
   runFiles?: boolean;

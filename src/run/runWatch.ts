@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { map, tap } from 'rxjs';
 import { chunkFile } from '../batch/chunker.js';
-import type { RateLimiter } from '../ratelimit/rateLimiter.js';
+import type { Limiter } from '../ratelimit/limiter.js';
 import { UsageError } from '../errors.js';
 import { requireQuery, runQuorum } from './validateRun.js';
 import type { ModelCall } from '../models/call.js';
@@ -34,7 +34,7 @@ export interface RunWatchOptions {
   /** How long a file must stay unchanged before it counts as written. */
   stableMs?: number;
   polling?: boolean;
-  limiter?: RateLimiter;
+  limiter?: Limiter;
   /** Render each run's view files (runs/<id>/consensus.md, …) too; off by default, the run log is the record. */
   runFiles?: boolean;
   /** One line per file researched, skipped or unchanged. */

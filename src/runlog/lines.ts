@@ -42,6 +42,8 @@ export interface RunLine extends ConsensusDocument {
   pool?: Candidate[];
   /** Where the panel came from: a file path, `built-in` or `sandbox`. */
   panelSource?: string;
+  /** A queued batch (`batch --queue`): the worker that decided the run, `host:pid`. */
+  worker?: string;
 }
 
 /** One line of answers.jsonl: a usable answer (round 1) or ballot reply (round 2) of one port. */

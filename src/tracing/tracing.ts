@@ -133,6 +133,16 @@ export function traceparentOf(span: Span | SpanContext): string {
 }
 
 /**
+ * A span started elsewhere (another process: the batch span of a queued batch), known only by its
+ * W3C traceparent, as a parent for `startChild`; undefined when the text is not a traceparent.
+ */
+export function remoteParent(traceparent: string | undefined): Span | undefined {
+  const m = traceparent === undefined ? null : /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(traceparent);
+  if (!m) return undefined;
+  return trace.wrapSpanContext({ traceId: m[1]!, spanId: m[2]!, traceFlags: Number.parseInt(m[3]!, 16), isRemote: true });
+}
+
+/**
  * Marks a span failed the way the GenAI conventions expect: status ERROR with a message, and
  * `error.type` set to a low-cardinality kind (quorum uses its failure kinds: `timeout`, …).
  */

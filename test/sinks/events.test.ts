@@ -88,6 +88,7 @@ const dataOf: { [K in QuorumEventType]: EventDataMap[K] } = {
   'quorum.vote.cast': cast,
   'quorum.batch.started': { query: 'q', files: 2, chunks: 5, resumed: false, alreadyDone: 0, concurrency: 2, quorum: undefined, rounds: 2 },
   'quorum.batch.completed': { outcome: 'completed', chunks: 5, wallMs: 1234.5 },
+  'quorum.run.superseded': { keptRunId: '20261206T090000Z-aaaaaa', worker: 'host:42', status: 'consensus' },
 };
 const ALL_TYPES = Object.values(EVENT_TYPES);
 

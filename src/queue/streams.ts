@@ -1,0 +1,93 @@
+import { AckPolicy, DeliverPolicy, type JetStreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { RESULTS_STREAM, TASKS_STREAM, WORKERS_CONSUMER, batchResults, collectorConsumer } from './names.js';
+
+/** How long a worker may hold a task without a heartbeat before it goes to another worker. */
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+/** Deliveries of one task before it is given up and recorded as failed. */
+export const DEFAULT_MAX_DELIVER = 5;
+/** How long a collected result may stay unacknowledged (a submitter killed mid-commit) before it is delivered again. */
+const COLLECT_ACK_WAIT_MS = 10_000;
+
+/**
+ * Creates the two streams when they are missing; an existing stream is used as it is (another
+ * batch or worker made it). File storage, so a restarted server loses nothing; work-queue
+ * retention, so a task leaves the stream when a worker acks it and a result when its submitter
+ * has committed it.
+ */
+export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
+  for (const [name, subjects] of [
+    [TASKS_STREAM, ['quorum.tasks.>']],
+    [RESULTS_STREAM, ['quorum.results.>']],
+  ] as const) {
+    if (await exists(() => jsm.streams.info(name))) continue;
+    await jsm.streams
+      .add({ name, subjects: [...subjects], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: nanos(120_000) })
+      // Two processes starting at once: the other one made it.
+      .catch(async (error: unknown) => {
+        if (!(await exists(() => jsm.streams.info(name)))) throw error;
+      });
+  }
+}
+
+export interface WorkerConsumerOptions {
+  ackWaitMs?: number;
+  maxDeliver?: number;
+}
+
+/**
+ * The one durable pull consumer all workers share. A worker that starts with other
+ * `--ack-wait` / `--max-deliver` settings updates it: the latest worker's settings apply to all.
+ * Returns the settings in force.
+ */
+export async function ensureWorkerConsumer(jsm: JetStreamManager, o: WorkerConsumerOptions = {}): Promise<{ ackWaitMs: number; maxDeliver: number }> {
+  const ackWaitMs = o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
+  const maxDeliver = o.maxDeliver ?? DEFAULT_MAX_DELIVER;
+  const config = { ack_wait: nanos(ackWaitMs), max_deliver: maxDeliver };
+  const current = await jsm.consumers.info(TASKS_STREAM, WORKERS_CONSUMER).catch(() => undefined);
+  if (!current) {
+    await jsm.consumers
+      .add(TASKS_STREAM, { durable_name: WORKERS_CONSUMER, ack_policy: AckPolicy.Explicit, filter_subject: 'quorum.tasks.>', max_ack_pending: 10_000, ...config })
+      .catch(async (error: unknown) => {
+        if (!(await exists(() => jsm.consumers.info(TASKS_STREAM, WORKERS_CONSUMER)))) throw error;
+        await jsm.consumers.update(TASKS_STREAM, WORKERS_CONSUMER, config);
+      });
+  } else if (current.config.ack_wait !== config.ack_wait || current.config.max_deliver !== maxDeliver) {
+    await jsm.consumers.update(TASKS_STREAM, WORKERS_CONSUMER, config);
+  }
+  return { ackWaitMs, maxDeliver };
+}
+
+/** The batch's own durable consumer of its results: a restarted submitter continues where the last one committed. */
+export async function ensureCollector(jsm: JetStreamManager, batchId: string): Promise<string> {
+  const name = collectorConsumer(batchId);
+  if (await exists(() => jsm.consumers.info(RESULTS_STREAM, name))) return name;
+  await jsm.consumers
+    .add(RESULTS_STREAM, {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: batchResults(batchId),
+      ack_wait: nanos(COLLECT_ACK_WAIT_MS),
+      max_ack_pending: 1_000,
+    })
+    .catch(async (error: unknown) => {
+      if (!(await exists(() => jsm.consumers.info(RESULTS_STREAM, name)))) throw error;
+    });
+  return name;
+}
+
+/** The worker consumer's settings in force (a worker reads them to pace its heartbeats). */
+export async function workerConsumerSettings(jsm: JetStreamManager): Promise<{ ackWaitMs: number; maxDeliver: number }> {
+  const info = await jsm.consumers.info(TASKS_STREAM, WORKERS_CONSUMER);
+  return { ackWaitMs: (info.config.ack_wait ?? nanos(DEFAULT_ACK_WAIT_MS)) / 1e6, maxDeliver: info.config.max_deliver ?? DEFAULT_MAX_DELIVER };
+}
+
+async function exists(info: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await info();
+    return true;
+  } catch {
+    return false;
+  }
+}
