@@ -103,8 +103,8 @@ export class BatchLedger {
     if (!this.doneIds.has(chunkId)) this.doneIds.set(chunkId, runId);
   }
 
-  end(outcome: BatchOutcome, chunks: number, message?: string, now = new Date()): void {
-    this.sink.write({ type: 'ended', batchId: this.manifest.batchId, outcome, chunks, at: now.toISOString(), ...(message && { message }) });
+  end(outcome: BatchOutcome, chunks: number, message?: string, failed = 0, now = new Date()): void {
+    this.sink.write({ type: 'ended', batchId: this.manifest.batchId, outcome, chunks, at: now.toISOString(), ...(message && { message }), ...(failed > 0 && { failed }) });
   }
 }
 
@@ -116,7 +116,7 @@ async function latestBatch(out: string, key: string): Promise<{ manifest: BatchM
   for (const line of records) {
     if (line.type === 'started' && line.key === key && (!latest || line.startedAt >= latest.startedAt)) {
       latest = { batchId: line.batchId, key: line.key, identity: line.identity, startedAt: line.startedAt };
-    } else if (line.type === 'ended' && line.outcome === 'completed') {
+    } else if (line.type === 'ended' && line.outcome === 'completed' && !line.failed) {
       completed.add(line.batchId);
     }
   }
@@ -131,7 +131,7 @@ async function batchById(out: string, batchId: string): Promise<{ manifest: Batc
   for (const line of records) {
     if (line.batchId !== batchId) continue;
     if (line.type === 'started') manifest ??= { batchId: line.batchId, key: line.key, identity: line.identity, startedAt: line.startedAt };
-    else if (line.outcome === 'completed') completed = true;
+    else if (line.outcome === 'completed' && !line.failed) completed = true;
   }
   return manifest && { manifest, completed };
 }

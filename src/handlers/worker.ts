@@ -3,7 +3,6 @@ import type { WorkerArgs } from '../commands/worker.js';
 import type { CliContext } from '../commands/context.js';
 import { loadPanel } from '../panel/loadPanel.js';
 import { parseQueueURL } from '../queue/connection.js';
-import { limiterFor } from '../ratelimit/limiterFor.js';
 import { quorumCommand } from '../render/invocation.js';
 import { integerFlag } from '../run/parseOptions.js';
 import { runWorker, type WorkerEvent } from '../run/runWorker.js';
@@ -32,7 +31,8 @@ export async function handler(args: WorkerArgs, ctx: CliContext): Promise<void> 
       ...(concurrency !== undefined && { concurrency }),
       ...(ackWaitS !== undefined && { ackWaitMs: ackWaitS * 1000 }),
       ...(maxDeliver !== undefined && { maxDeliver }),
-      limiterFor: (seat) => limiterFor(seat, { ...(rpm !== undefined && { rpm }), ...(modelRpm !== undefined && { modelRpm }) }),
+      ...(rpm !== undefined && { rpm }),
+      ...(modelRpm !== undefined && { modelRpm }),
       onEvent: (event) => ctx.stderr.write(`${describe(event, queue.shown)}\n`),
     });
     ctx.stderr.write(`Worker ${result.worker} stopped (${result.reason === 'quota' ? 'the account quota is spent' : 'interrupted'}): ${result.decided} chunk(s) decided, ${result.gaveUp} given up.\n`);
@@ -61,6 +61,8 @@ function describe(e: WorkerEvent, server: string): string {
       return `Lost the connection to ${server}; reconnecting…`;
     case 'reconnected':
       return `Reconnected to ${server}.`;
+    case 'warning':
+      return e.message;
     case 'stopped':
       return `Stopping: ${e.reason}`;
   }

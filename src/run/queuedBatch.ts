@@ -43,6 +43,7 @@ export class QueuedBatch {
   private readonly arrived = new Map<string, Arrived>();
   /** Chunks whose task is still on the queue from an earlier session: not published again. */
   private pending = new Set<string>();
+  private readonly committing = new Set<string>();
   private stopped = false;
   private loop: Promise<void> | undefined;
   private fatal: Error | undefined;
@@ -78,7 +79,7 @@ export class QueuedBatch {
     for (;;) {
       const info = await this.consumer.info();
       if (info.num_pending === 0) break;
-      await this.collectOnce(500);
+      await this.collectOnce(1_000);
     }
     const stream = await this.jsm.streams.info(TASKS_STREAM, { subjects_filter: batchTasks(this.o.batchId) });
     this.pending = new Set(Object.keys(stream.state.subjects ?? {}).map((subject) => subject.slice(subject.lastIndexOf('.') + 1)));
@@ -88,7 +89,7 @@ export class QueuedBatch {
 
   /** True for a chunk the pipeline need not ask for: decided, and reported already. */
   isDone(chunkId: string): boolean {
-    return this.o.ledger.isDone(chunkId) && !this.arrived.has(chunkId);
+    return this.o.ledger.isDone(chunkId) && !this.arrived.has(chunkId) && !this.committing.has(chunkId);
   }
 
   /** One chunk: its task published (unless still queued from before), then its result awaited. */
@@ -114,7 +115,7 @@ export class QueuedBatch {
         },
         error: (e) => subscriber.error(e),
       });
-      if (!this.pending.delete(chunk.id)) {
+      if (!this.pending.delete(chunk.id) && !this.committing.has(chunk.id)) {
         this.publish(chunk).catch((error: unknown) => {
           this.waiting.delete(chunk.id);
           subscriber.error(error);
@@ -142,7 +143,7 @@ export class QueuedBatch {
         return;
       } catch (error) {
         if (this.stopped) throw error;
-        if (/max.?payload/i.test((error as Error).message)) throw new Error(`chunk ${chunk.id} of ${chunk.source} (${data.byteLength} bytes as a task) exceeds the NATS server's max_payload; use smaller --chunk-tokens`);
+        if (/max.?payload/i.test((error as Error).message)) throw new Error(`chunk ${chunk.id} of ${chunk.source} (${data.byteLength} bytes as a task) exceeds the NATS server's max_payload; use smaller --chunk-tokens`, { cause: error });
         await pause(Math.min(2_000, 100 * attempt));
       }
     }
@@ -167,13 +168,25 @@ export class QueuedBatch {
   private async collectOnce(expires: number): Promise<void> {
     const messages = await this.consumer.fetch({ max_messages: 256, expires });
     const batch: { msg: JsMsg; settle?: () => void }[] = [];
-    for await (const msg of messages) batch.push({ msg, settle: this.write(msg) });
+    let broken: unknown;
+    try {
+      for await (const msg of messages) batch.push({ msg, settle: this.write(msg) });
+    } catch (error) {
+      // The server went away mid-fetch: what was written is committed and settled all the same;
+      // a redelivered copy is then known by its run id and only acked.
+      broken = error;
+    }
+    await this.commitAndAck(batch);
+    if (broken) throw broken;
+  }
+
+  private async commitAndAck(batch: { msg: JsMsg; settle?: () => void }[]): Promise<void> {
     if (batch.length === 0) return;
     try {
       await this.o.sinks.writer.commit();
     } catch (error) {
       // Not acked: the results stay in the stream for --resume once there is space.
-      throw new ArtifactsError(`Could not write the run log in ${this.o.sinks.out} (is the disk full?); stopped collecting: ${(error as Error).message}`);
+      throw new ArtifactsError(`Could not write the run log in ${this.o.sinks.out} (is the disk full?); stopped collecting: ${(error as Error).message}`, { cause: error });
     }
     for (const { msg, settle } of batch) {
       settle?.();
@@ -200,13 +213,14 @@ export class QueuedBatch {
     if (kept === result.runId) return undefined; // committed before a restart, acked only now
     if (kept) {
       this.superseded++;
-      sinks.events.write(
-        makeEvent(EVENT_TYPES.runSuperseded, { keptRunId: kept, worker: result.worker, status: result.lines.run.status }, { runId: result.runId, batchId: result.batchId, chunkId }) as QuorumEvent,
-      );
+      const event = makeEvent(EVENT_TYPES.runSuperseded, { keptRunId: kept, worker: result.worker, status: result.lines.run.status }, { runId: result.runId, batchId: result.batchId, chunkId }) as QuorumEvent;
+      sinks.events.write(event);
+      this.bus.write(event);
       return undefined;
     }
     this.commitRun(result);
     ledger.markDone(chunkId, result.runId);
+    this.committing.add(chunkId);
     return () => this.settle(chunkId, { run: { doc: result.lines.run, usage: result.usage } });
   }
 
@@ -223,6 +237,7 @@ export class QueuedBatch {
   }
 
   private settle(chunkId: string, outcome: Arrived): void {
+    this.committing.delete(chunkId);
     const waiter = this.waiting.get(chunkId);
     if (!waiter) {
       this.arrived.set(chunkId, outcome);

@@ -196,7 +196,7 @@ async function runBatchLocked(o: RunBatchOptions, held: { lock?: BatchLock; nc?:
   await queued?.stop(outcome.outcome === 'completed');
 
   const wallMs = Date.now() - started;
-  ledger.end(outcome.outcome, total, outcome.message);
+  ledger.end(outcome.outcome, total, outcome.message, totals.failed);
   if (outcome.outcome !== 'completed') markSpanFailed(span, outcome.outcome, outcome.message);
   emit(EVENT_TYPES.batchCompleted, { outcome: outcome.outcome, ...totals, wallMs, ...(outcome.message && { message: outcome.message }), ...(queued && { superseded: queued.superseded }) });
   span.setAttributes({ 'quorum.batch.outcome': outcome.outcome, 'quorum.batch.consensus': totals.consensus });

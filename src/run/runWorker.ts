@@ -10,6 +10,7 @@ import { type DecidedResult, type FailedResult, type TaskMessage, decodeTask, en
 import { TASKS_STREAM, WORKERS_CONSUMER, resultSubject } from '../queue/names.js';
 import { ensureStreams, ensureWorkerConsumer } from '../queue/streams.js';
 import { QuotaExhaustedError } from '../ratelimit/rateLimiter.js';
+import { openPaceBucket, pacerForPanel, type SharedPacer } from '../queue/sharedPacer.js';
 import { remoteParent } from '../tracing/tracing.js';
 import type { Panel } from '../types.js';
 import { resolveApiKeys } from './apiKeys.js';
@@ -37,7 +38,11 @@ export interface RunWorkerOptions {
   maxDeliver?: number;
   /** Ctrl-C: stop pulling, let the tasks held finish, then return. */
   signal?: AbortSignal;
-  /** The pacer for a panel's calls (one per account, shared with other workers through NATS). */
+  /** Account-wide requests per minute, shared by every worker calling with the same key (`--rpm`). */
+  rpm?: number;
+  /** Requests per minute for each model, paced in this worker only (`--model-rpm`). */
+  modelRpm?: number;
+  /** Replaces the shared pacer (tests). */
   limiterFor?: (panel: Panel, env: NodeJS.ProcessEnv) => RunAskOptions['limiter'];
   call?: ModelCall;
   retry?: RunAskOptions['retry'];
@@ -55,6 +60,7 @@ export type WorkerEvent =
   | { type: 'refused'; batchId?: string; reason: string }
   | { type: 'draining'; inFlight: number }
   | { type: 'disconnected' | 'reconnected' }
+  | { type: 'warning'; message: string }
   | { type: 'stopped'; reason: string };
 
 export interface RunWorkerResult {
@@ -84,6 +90,21 @@ export async function runWorker(o: RunWorkerOptions): Promise<RunWorkerResult> {
     const js = jetstream(nc);
     const consumer = await js.consumers.get(TASKS_STREAM, WORKERS_CONSUMER);
     const bus = eventBusSink(nc);
+    // One account, one pace: workers sharing a key share its limit through the server's KV.
+    const paceBucket = o.limiterFor ? undefined : await openPaceBucket(nc);
+    const pacers: SharedPacer[] = [];
+    const limiterFor =
+      o.limiterFor ??
+      ((seat: Panel, env: NodeJS.ProcessEnv) => {
+        const pacer = pacerForPanel(paceBucket!, seat, {
+          env,
+          ...(o.rpm !== undefined && { rpm: o.rpm }),
+          ...(o.modelRpm !== undefined && { modelRpm: o.modelRpm }),
+          onWarning: (line) => o.onEvent?.({ type: 'warning', message: line }),
+        });
+        pacers.push(pacer);
+        return pacer;
+      });
     const concurrency = o.concurrency ?? 2;
     // One client and one pacer per panel endpoint set: they hold the connection pool and the pace.
     const seats = new Map<string, { call: ModelCall; limiter: RunAskOptions['limiter'] }>();
@@ -114,7 +135,7 @@ export async function runWorker(o: RunWorkerOptions): Promise<RunWorkerResult> {
       const task = decodeTask(msg.data);
       if (task instanceof Error) {
         // No worker could ever read it: it must not circle until max_deliver.
-        msg.term(task.message);
+        msg.term();
         o.onEvent?.({ type: 'refused', reason: `a task on ${msg.subject} was dropped: ${task.message}` });
         return;
       }
@@ -136,7 +157,7 @@ export async function runWorker(o: RunWorkerOptions): Promise<RunWorkerResult> {
         const seatKey = seat.members.map((m) => `${m.baseURL}\0${m.apiKeyEnv}`).join('\0');
         let shared = seats.get(seatKey);
         if (!shared) {
-          shared = { call: o.call ?? createOpenAICall({ env }), limiter: o.limiterFor?.(seat, env) };
+          shared = { call: o.call ?? createOpenAICall({ env }), limiter: limiterFor(seat, env) };
           seats.set(seatKey, shared);
         }
         const { call, limiter } = shared;
@@ -188,8 +209,8 @@ export async function runWorker(o: RunWorkerOptions): Promise<RunWorkerResult> {
         }
         if (delivery >= settings.maxDeliver) {
           const failed: FailedResult = { v: MESSAGE_VERSION, kind: 'failed', batchId: task.batchId, chunkId: task.chunk.id, worker, deliveries: delivery, message };
-          await publishResult(js, failed, `${task.batchId}.${task.chunk.id}.failed-${delivery}`);
-          msg.term(message);
+          await publishResult(js, failed, `${task.batchId}.${task.chunk.id}.failed-${msg.info.streamSequence}`);
+          msg.term();
           counts.gaveUp++;
           o.onEvent?.({ type: 'gave-up', batchId: task.batchId, chunkId: task.chunk.id, delivery, message });
         } else {
@@ -227,6 +248,7 @@ export async function runWorker(o: RunWorkerOptions): Promise<RunWorkerResult> {
     };
     await Promise.all(Array.from({ length: concurrency }, slot));
     o.signal?.removeEventListener('abort', onAbort);
+    await Promise.all(pacers.map((p) => p.settled()));
     await bus.flush();
   } finally {
     await nc.drain().catch(() => nc.close());
@@ -259,7 +281,7 @@ async function publishResult(js: ReturnType<typeof jetstream>, result: DecidedRe
       await js.publish(resultSubject(result.batchId, result.chunkId), data, { msgID, ...(headers && { headers }), timeout: 5_000 });
       return;
     } catch (error) {
-      if (/max.?payload/i.test((error as Error).message)) throw new Error(`the run's records (${data.byteLength} bytes) exceed the NATS server's max_payload; raise max_payload in its configuration`);
+      if (/max.?payload/i.test((error as Error).message)) throw new Error(`the run's records (${data.byteLength} bytes) exceed the NATS server's max_payload; raise max_payload in its configuration`, { cause: error });
       await pause(Math.min(2_000, 100 * attempt));
     }
   }

@@ -99,4 +99,6 @@ export type BatchLine =
       chunks: number;
       at: string;
       message?: string;
+      /** Chunks that ended failed (no run line): a `completed` batch with failures can still be resumed. */
+      failed?: number;
     };
