@@ -35,6 +35,8 @@ const NOT_RUN: { pattern: RegExp; reason: string }[] = [
   { pattern: /^npm run (build|bench|eval:matcher)\b/, reason: 'rebuilds dist/ under other tests, or takes minutes' },
   { pattern: /^git clone\b|^cd quorum$/, reason: 'the test already runs in the clone' },
   { pattern: /^(npx )?quorum (watch|sandbox)\b/, reason: 'serves until Ctrl-C (test/cli/watch.test.ts and test/sandbox/port.test.ts cover them)' },
+  { pattern: /--queue\b/, reason: 'needs a running nats-server (test/queue/*.test.ts run batch --queue and worker against a real one)' },
+  { pattern: /^nats-server\b|^nats sub\b/, reason: 'starts a NATS server, or watches one until Ctrl-C' },
 ];
 
 /** Subcommands that read only the artifacts folder: they must work offline after a sandbox run. */

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** nats-server from Debian's package (`apt-get install nats-server`), or NATS_SERVER. */
-const BINARY = process.env.NATS_SERVER ?? 'nats-server';
+/** nats-server from Debian's package (`apt-get install nats-server`, in /usr/sbin: not on every user's PATH), or NATS_SERVER. */
+const BINARY = process.env.NATS_SERVER ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
 
 /** Why the NATS tests cannot run here, or undefined when nats-server is installed. */
 export const natsSkipReason: string | undefined = (() => {
