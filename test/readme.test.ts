@@ -23,6 +23,7 @@ import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadScenario } from '../src/sandbox/scenario.js';
 import { CLI, tempDir } from './helpers/cli.js';
+import { natsServerBinary, natsSkipReason } from './helpers/natsServer.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const README = process.env.README_FILE ? resolve(process.env.README_FILE) : join(ROOT, 'README.md');
@@ -298,4 +299,62 @@ describe(`README examples (${README})`, () => {
       }, 120_000);
     }
   });
+});
+
+/**
+ * The Scale out steps as a user pastes them on one machine: the README's own nats-server, worker
+ * and batch lines, run in a fresh folder (only the port changes, to a free one: 4222 may be taken
+ * on a shared machine). The lines are listed in NOT_RUN above because they need the server.
+ */
+describe.skipIf(Boolean(natsSkipReason))(natsSkipReason ? `README Scale out, pasted (SKIPPED: ${natsSkipReason})` : 'README Scale out, pasted', () => {
+  const start = readme.indexOf('\n## Scale out');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const lines = fencedBlocks(section)
+    .filter((b) => b.lang === 'sh')
+    .flatMap((b) => shellCommands(b.body));
+  const pick = (re: RegExp) => {
+    const line = lines.find((l) => re.test(l));
+    expect(line, `the Scale out section has no line matching ${re}`).toBeDefined();
+    return (shellWords(line!) as { words: string[] }).words;
+  };
+
+  it('starts a server, a worker and a batch that completes', async () => {
+    const server = pick(/^nats-server /);
+    const worker = pick(/^npx quorum worker /);
+    const batch = pick(/^npx quorum batch /);
+    const dir = workFolder();
+    const port = await closedPort();
+    const env = { PATH: process.env.PATH, HOME: join(dir, 'home') };
+    const withPort = (args: string[]) => args.map((a) => a.replace('127.0.0.1:4222', `127.0.0.1:${port}`));
+    const { spawn } = await import('node:child_process');
+    const nats = spawn(natsServerBinary, [...server.slice(1), '-a', '127.0.0.1', '-p', String(port)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let natsLog = '';
+    await new Promise<void>((ready, fail) => {
+      const onData = (c: Buffer) => {
+        natsLog += c.toString();
+        if (natsLog.includes('Server is ready')) ready();
+      };
+      nats.stderr.on('data', onData);
+      nats.stdout.on('data', onData);
+      nats.once('exit', () => fail(new Error(`nats-server exited: ${natsLog}`)));
+    });
+    const w = spawn(process.execPath, [CLI, ...withPort(worker.slice(2))], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let workerLog = '';
+    w.stderr.on('data', (c: Buffer) => (workerLog += c.toString()));
+    try {
+      const run = await runIn(dir, withPort(batch.slice(2)), env);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/CONSENSUS — batch \S+ completed/);
+      expect(workerLog).toMatch(/^decided /m);
+      expect(readFileSync(join(dir, 'artifacts', 'runs.jsonl'), 'utf8')).toContain('"worker":');
+    } finally {
+      const gone = new Promise((r) => w.once('exit', r));
+      w.kill('SIGTERM');
+      await gone;
+      nats.removeAllListeners('exit');
+      const natsGone = new Promise((r) => nats.once('exit', r));
+      nats.kill('SIGTERM');
+      await natsGone;
+    }
+  }, 60_000);
 });

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** nats-server from Debian's package (`apt-get install nats-server`, in /usr/sbin: not on every user's PATH), or NATS_SERVER. */
-const BINARY = process.env.NATS_SERVER ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
+export const natsServerBinary = process.env.NATS_SERVER ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
 
 /** Why the NATS tests cannot run here, or undefined when nats-server is installed. */
 export const natsSkipReason: string | undefined = (() => {
-  const probe = spawnSync(BINARY, ['--version'], { encoding: 'utf8' });
+  const probe = spawnSync(natsServerBinary, ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) return 'nats-server is not installed (apt-get install nats-server); CI installs it';
   return undefined;
 })();
@@ -39,7 +39,7 @@ async function freePort(): Promise<number> {
 
 /** Resolves once the server logs that it is ready for clients; rejects with its output if it exits first. */
 function launch(port: number, storeDir: string): Promise<ChildProcess> {
-  const child = spawn(BINARY, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '--http_port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(natsServerBinary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '--http_port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   return new Promise((resolveReady, reject) => {
     const onData = (chunk: Buffer) => {
