@@ -64,7 +64,7 @@ export async function handler(args: BatchArgs, ctx: CliContext): Promise<void> {
         if (unfinished) ctx.stderr.write(`Note: batch ${unfinished} of this same command did not finish; this starts a new batch (add --resume ${unfinished} to finish that one instead).\n`);
         ctx.stderr.write(`Batch ${batchId}: ${chunks} chunk(s)${resumed ? `, resuming (${alreadyDone} already decided)` : ''}\n`);
         if (queue) ctx.stderr.write(`Queued on ${queue.shown}: start workers with ${quorumCommand('worker', '--queue', queue.shown, ...(sandbox ? ['--sandbox'] : []))}\n`);
-        if (!args.json) progress = new BatchProgress(chunks, ctx.stderr, { alreadyDone });
+        if (!args.json) progress = new BatchProgress(chunks, ctx.stderr, { alreadyDone, ...(queue && { queued: true }) });
       },
       resumeCommand,
       ...(!args.json && !queue && { activity: forwardActivity(() => progress) }),

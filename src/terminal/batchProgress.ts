@@ -13,6 +13,8 @@ export interface BatchProgressOptions {
   alreadyDone?: number;
   /** How often the line is redrawn while nothing happens (ETA countdown), in ms. Default 1000. */
   tickMs?: number;
+  /** A queued batch: workers make the calls, so the line shows no calls in flight or answers. */
+  queued?: boolean;
 }
 
 /**
@@ -40,6 +42,8 @@ export class BatchProgress implements BatchActivity {
   private drawn = false;
   private lastLine = '';
   private stopTicking: (() => void) | undefined;
+  /** Workers make the calls (`--queue`): this process cannot count them in flight. */
+  private readonly queued: boolean;
 
   constructor(
     private readonly total: number,
@@ -49,6 +53,7 @@ export class BatchProgress implements BatchActivity {
     this.tty = options.tty ?? Boolean(stream.isTTY);
     this.clock = options.clock ?? systemClock;
     this.alreadyDone = options.alreadyDone ?? 0;
+    this.queued = Boolean(options.queued);
     this.startedAt = this.clock.now();
     this.lastDoneAt = this.startedAt;
     if (!this.tty) return;
@@ -110,8 +115,8 @@ export class BatchProgress implements BatchActivity {
     return {
       total: this.total,
       done,
-      inFlight: this.inFlight,
-      answers: this.answers,
+      inFlight: this.queued ? undefined : this.inFlight,
+      answers: this.queued ? undefined : this.answers,
       failures: this.failures,
       etaSeconds: etaSeconds({ remaining: this.total - done, ownDone: this.ownDone, startedAt: this.startedAt, lastDoneAt: this.lastDoneAt, now }),
       callsPerMinute: this.ownDone > 0 && minutes > 0 ? this.calls / minutes : undefined,

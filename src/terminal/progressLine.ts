@@ -7,10 +7,10 @@ export interface ProgressState {
   total: number;
   /** Chunks decided, by this process or (on a resume) before it. */
   done: number;
-  /** Model calls in flight now (HTTP requests, not calls queued for a rate-limit slot). */
-  inFlight: number;
-  /** Model replies received so far: answers and ballots. */
-  answers: number;
+  /** Model calls in flight now (HTTP requests, not calls queued for a rate-limit slot); undefined when workers make them (`--queue`). */
+  inFlight: number | undefined;
+  /** Model replies received so far: answers and ballots; undefined when workers receive them. */
+  answers: number | undefined;
   /** Failed model calls of the chunks decided so far; which ones is the end summary's job. */
   failures: number;
   /** Seconds left, or undefined while there is no rate to tell. */
@@ -50,8 +50,8 @@ export function progressLine(s: ProgressState, columns: number): string {
   const max = Math.max(1, columns - 1);
   const text: Record<(typeof ORDER)[number], string | undefined> = {
     chunks: `chunks ${s.done}/${s.total}`,
-    inFlight: `in flight ${s.inFlight}`,
-    answers: `answers ${s.answers}`,
+    inFlight: s.inFlight === undefined ? undefined : `in flight ${s.inFlight}`,
+    answers: s.answers === undefined ? undefined : `answers ${s.answers}`,
     failures: s.failures > 0 ? `failures ${s.failures}` : undefined,
     // "ETA …" until there is a rate: never a made-up 0 s.
     eta: s.done >= s.total ? undefined : `ETA ${s.etaSeconds === undefined ? '…' : duration(s.etaSeconds)}`,

@@ -57,6 +57,19 @@ describe('etaSeconds: this process\'s own pace', () => {
   });
 });
 
+describe('BatchProgress of a queued batch (--queue)', () => {
+  it('shows chunks, failures and the ETA, not calls in flight or answers, which the workers make', () => {
+    const tty = new FakeTty(120);
+    const clock = new FakeClock();
+    const progress = new BatchProgress(5, tty, { clock, queued: true });
+    expect(shown(tty)).toMatch(/chunks 0\/5 · ETA …$/);
+    clock.advance(10_000);
+    progress.chunk(decided(0, { failures: [{ model: 'a/c', kind: 'timeout' }] }));
+    expect(shown(tty)).toMatch(/chunks 1\/5 · failures 1 · ETA 40s/);
+    expect(shown(tty)).not.toMatch(/in flight|answers/);
+  });
+});
+
 describe.each([80, 120])('BatchProgress on a %i-column TTY', (columns) => {
   it('shows progress at once, then calls in flight and answers before the first chunk is decided', () => {
     const tty = new FakeTty(columns);
