@@ -18,6 +18,7 @@ const MODULES: { id: string; load: () => Promise<BenchModule> }[] = [
   { id: 'batch', load: () => import('./batch.js') },
   { id: 'sql', load: () => import('./sql.js') },
   { id: 'chunker', load: () => import('./chunker.js') },
+  { id: 'queue', load: () => import('./queue.js') },
 ];
 
 async function main(argv: string[]): Promise<number> {
