@@ -45,6 +45,8 @@ export class QueuedBatch {
   private pending = new Set<string>();
   private readonly committing = new Set<string>();
   private stopped = false;
+  /** Committing the results that waited for a resumed batch, before any task is published. */
+  private catchingUp = false;
   private loop: Promise<void> | undefined;
   private fatal: Error | undefined;
   private readonly session = Date.now().toString(36);
@@ -76,6 +78,7 @@ export class QueuedBatch {
    * the queue, so that only chunks with neither are published again.
    */
   private async catchUp(): Promise<void> {
+    this.catchingUp = true;
     for (;;) {
       const info = await this.consumer.info();
       if (info.num_pending === 0) break;
@@ -83,6 +86,7 @@ export class QueuedBatch {
     }
     const stream = await this.jsm.streams.info(TASKS_STREAM, { subjects_filter: batchTasks(this.o.batchId) });
     this.pending = new Set(Object.keys(stream.state.subjects ?? {}).map((subject) => subject.slice(subject.lastIndexOf('.') + 1)));
+    this.catchingUp = false;
     this.loop = this.collect();
     void this.watchGiveUps();
   }
@@ -205,7 +209,8 @@ export class QueuedBatch {
     const { ledger, sinks } = this.o;
     const chunkId = result.chunkId;
     if (result.kind === 'failed') {
-      if (ledger.isDone(chunkId)) return undefined;
+      // A give-up from before this --resume is what the resume is for: the chunk is published again.
+      if (ledger.isDone(chunkId) || this.catchingUp) return undefined;
       const error = new Error(`given up after ${result.deliveries} deliveries (last on ${result.worker}): ${result.message}`);
       return () => this.settle(chunkId, { error });
     }

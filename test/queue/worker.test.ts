@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TASKS_STREAM, WORKERS_CONSUMER } from '../../src/queue/names.js';
 import { startSandboxServer, type SandboxServer } from '../../src/sandbox/server.js';
 import { panelScenario, runCli, spawnCli, startCli, tempDir, writePanel } from '../helpers/cli.js';
-import { natsSkipReason, startNatsServer } from '../helpers/natsServer.js';
+import { natsServerBinary, natsSkipReason, startNatsServer } from '../helpers/natsServer.js';
 import { runLines } from '../helpers/runLog.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -39,7 +39,7 @@ async function natsWithMaxPayload(bytes: number): Promise<{ url: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'quorum-nats-small-'));
   const config = join(dir, 'nats.conf');
   writeFileSync(config, `listen: "127.0.0.1:${port}"\nmax_payload: ${bytes}\njetstream { store_dir: "${join(dir, 'store')}" }\n`);
-  const child = spawn(process.env.NATS_SERVER ?? 'nats-server', ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(natsServerBinary, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(async () => {
     const gone = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
@@ -239,6 +239,34 @@ describe.skipIf(Boolean(natsSkipReason))(`quorum worker${natsSkipReason ? ` (ski
     const again = ended as Awaited<typeof resumed.done>;
     expect(again.code, again.stderr).toBe(1);
     expect(JSON.parse(again.stdout)).toMatchObject({ batchId: summary.batchId, chunks: 1, failed: 1 });
+  });
+
+  it('a give-up that waited for a resumed batch is put back on the queue, not reported as a failure of this session', async () => {
+    const server = await natsWithMaxPayload(12 * 1024);
+    const nc = await client(server.url);
+    const scenario = panelScenario();
+    const models = await sandbox(scenario);
+    const dir = tempDir('quorum-worker-late-giveup-');
+    const out = join(dir, 'out');
+    const args = ['batch', inputs(dir, 1), '--query', 'Q?', '--panel', writePanel(dir, models.baseURL, scenario), '--queue', server.url, '--out', out, '--rounds', '1', '--grace', '-1'];
+    const w = started(['worker', '--queue', server.url, '--max-deliver', '2']);
+    const first = started(args);
+    await until('the first delivery failing', () => lines(w.output().stderr, /^retrying later .*\(delivery 1\)/).length === 1);
+    // The submitter goes away before the worker gives up: the failure waits in the results stream.
+    const interrupted = await first.stop();
+    expect(interrupted.code).toBe(130);
+    const batchId = /^Batch (\S+):/m.exec(interrupted.stderr)![1]!;
+    await until('the give-up', () => lines(w.output().stderr, /^gave up /).length === 1);
+    const jsm = await jetstreamManager(nc);
+    const before = (await jsm.streams.info(TASKS_STREAM)).state.last_seq;
+
+    const resumed = started([...args, '--json', '--resume', batchId]);
+    // The resume publishes the chunk again (a new task), and its new give-up is what it reports.
+    await until('the task published again', async () => (await jsm.streams.info(TASKS_STREAM)).state.last_seq > before);
+    const again = await resumed.done;
+    expect(again.code, again.stderr).toBe(1);
+    expect(lines(w.output().stderr, /^gave up /)).toHaveLength(2);
+    expect(JSON.parse(again.stdout)).toMatchObject({ batchId, chunks: 1, failed: 1 });
   });
 
   it('Ctrl-C drains: the task held finishes and reaches the batch, then the worker exits 130 with its summary', async () => {
