@@ -58,10 +58,15 @@ export async function ensureWorkerConsumer(jsm: JetStreamManager, o: WorkerConsu
   return { ackWaitMs, maxDeliver };
 }
 
-/** The batch's own durable consumer of its results: a restarted submitter continues where the last one committed. */
-export async function ensureCollector(jsm: JetStreamManager, batchId: string): Promise<string> {
+/**
+ * The batch's own durable consumer of its results, made afresh by each submitting session: a
+ * result acked is gone from the work-queue stream, so a new consumer delivers at once every result
+ * still there, those an earlier submitter was sent but died before committing included (the old
+ * consumer would hold them back until their ack wait ran out).
+ */
+export async function openCollector(jsm: JetStreamManager, batchId: string): Promise<string> {
   const name = collectorConsumer(batchId);
-  if (await exists(() => jsm.consumers.info(RESULTS_STREAM, name))) return name;
+  await jsm.consumers.delete(RESULTS_STREAM, name).catch(() => undefined);
   await jsm.consumers
     .add(RESULTS_STREAM, {
       durable_name: name,

@@ -9,7 +9,7 @@ import type { ChunkRun } from '../pipelines/batch.js';
 import { eventBusSink } from '../queue/eventBus.js';
 import { type DecidedResult, decodeResult, decodeTask, encodeTask, MESSAGE_VERSION, type TaskMessage } from '../queue/messages.js';
 import { MAX_DELIVERIES_ADVISORY, RESULTS_STREAM, TASKS_STREAM, batchTasks, collectorConsumer, taskSubject } from '../queue/names.js';
-import { ensureCollector, ensureStreams } from '../queue/streams.js';
+import { ensureStreams, openCollector } from '../queue/streams.js';
 import type { Sink } from '../sinks/sink.js';
 import type { RunSinks } from './runSinks.js';
 
@@ -66,7 +66,7 @@ export class QueuedBatch {
   static async open(o: QueuedBatchOptions): Promise<QueuedBatch> {
     const jsm = await jetstreamManager(o.nc);
     await ensureStreams(jsm);
-    const name = await ensureCollector(jsm, o.batchId);
+    const name = await openCollector(jsm, o.batchId);
     const consumer = await jetstream(o.nc).consumers.get(RESULTS_STREAM, name);
     const batch = new QueuedBatch(o, o.nc, jsm, consumer);
     await batch.catchUp();

@@ -154,4 +154,33 @@ describe.skipIf(Boolean(natsSkipReason))(natsSkipReason ? `scale-out on NATS (SK
     // Not a vacuous comparison: the chunks concluded different things.
     expect(new Set(queued.map((r) => JSON.stringify(conclusion(r).claims))).size).toBeGreaterThan(CHUNKS / 2);
   }, 240_000);
+
+  it('a submitter SIGKILLed mid-batch and restarted with --resume collects what the workers decided meanwhile', async () => {
+    const common = [join(dir, 'specs'), '--query', 'What does each part require?', '--panel', panel, '--chunk-tokens', '50', '--grace=-1', '--queue', nats.url, '--out', join(dir, 'killed')];
+    const env = { HOME: dir };
+    const workers = [0, 1].map(() => spawnCli(['worker', '--queue', nats.url, '--ack-wait', '2', '--concurrency', '2'], env));
+    const workerDecided = () => workers.reduce((n, w) => n + (w.output().stderr.match(/^decided /gm) ?? []).length, 0);
+    const submitter = spawnCli(['batch', ...common], env);
+    await until(() => (submitter.output().stderr.match(/^chunk \d+\/200 /gm) ?? []).length >= 50, '50 chunks collected');
+    submitter.child.kill('SIGKILL');
+    await submitter.done;
+    // The workers go on; their results wait in the stream for the next submitter.
+    const atKill = workerDecided();
+    await until(() => workerDecided() >= atKill + 30, '30 more chunks decided with no submitter');
+    const before = runLines(join(dir, 'killed')).length;
+    const batchId = /^Batch (\S+):/m.exec(submitter.output().stderr)![1]!;
+
+    const resumed = await spawnCli(['batch', ...common, '--resume', batchId, '--json'], env).done;
+    for (const w of workers) w.child.kill('SIGTERM');
+    await Promise.all(workers.map((w) => w.done));
+    expect(resumed.code, resumed.stderr.slice(-2000)).toBe(0);
+    const summary = JSON.parse(resumed.stdout) as { outcome: string; chunks: number; alreadyDone: number; consensus: number; failed: number };
+    expect(summary).toMatchObject({ outcome: 'completed', chunks: 200, alreadyDone: before, failed: 0 });
+    const runs = runLines(join(dir, 'killed'));
+    expect(runs).toHaveLength(200);
+    expect(new Set(runs.map((r) => r.chunk!.id)).size).toBe(200);
+    // The results that waited were committed by the resume, none decided again: each chunk once.
+    expect(workerDecided()).toBe(200);
+    expect(resumed.stderr).not.toMatch(/Error/);
+  }, 180_000);
 });
