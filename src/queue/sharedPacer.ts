@@ -88,6 +88,8 @@ function isConflict(error: unknown): boolean {
 }
 
 const encoder = new TextEncoder();
+/** With no limit known, how often a worker counts its calls into the shared value and reads it back. */
+const SYNC_UNLIMITED_MS = 1_000;
 
 interface Waiter {
   subscriber: Subscriber<void>;
@@ -158,8 +160,32 @@ class AccountPace {
     }, true);
   }
 
-  /** Every KV write this account has queued, settled. */
+  /** Unlimited grants not yet counted in the shared value; `syncSoon` adds them, once a second at most. */
+  private uncounted = 0;
+  private lastSync = -Infinity;
+
+  private syncSoon(now: number): void {
+    if (now - this.lastSync < SYNC_UNLIMITED_MS) return;
+    this.lastSync = now;
+    // Taken out before the write: a conflict re-applies the step to a fresh copy, with the same n.
+    const n = this.uncounted;
+    this.uncounted = 0;
+    void this.write((s) => {
+      const span = s.windowMs ?? 60_000;
+      if (s.countSince === 0 || now - s.countSince >= span) {
+        s.countSince = now;
+        s.count = 0;
+      }
+      s.count += n;
+    });
+  }
+
+  /** Every KV write this account has queued, settled (the calls not yet counted, counted first). */
   settled(): Promise<void> {
+    if (this.uncounted > 0) {
+      this.lastSync = -Infinity;
+      this.syncSoon(this.pacer.now());
+    }
     return this.chain.then(() => undefined);
   }
 
@@ -182,6 +208,22 @@ class AccountPace {
   private async loop(): Promise<void> {
     while (this.queue.size > 0 && !this.pacer.exhausted) {
       let now = this.pacer.now();
+      if (this.state.ratePerMin === null && this.state.pausedUntil <= now && !this.reserved) {
+        // No limit known to any worker: nothing to space, so no write per call (it cost a third of
+        // a worker's CPU per call). The calls are counted into the shared value, and the value
+        // read back, at most once a second: a limit or pause another worker learns reaches this
+        // one within that.
+        const next = this.queue.values().next().value!;
+        this.queue.delete(next);
+        this.grants.push(now);
+        while (this.grants.length > 0 && this.grants[0]! < now - 60_000) this.grants.shift();
+        this.uncounted += 1;
+        this.pacer.counted(now - next.since);
+        next.subscriber.next();
+        next.subscriber.complete();
+        this.syncSoon(now);
+        continue;
+      }
       // A reservation left over from a call that went away: still good within one spacing.
       if (this.reserved && this.reserved.slot + Math.max(intervalOf(this.state), 1) < now) this.reserved = undefined;
       if (!this.reserved) {

@@ -113,6 +113,8 @@ export async function runWorker(o: RunWorkerOptions): Promise<RunWorkerResult> {
     void watchStatus(nc, o.onEvent);
     o.onEvent?.({ type: 'ready', worker, ...settings, concurrency });
 
+    /** Results being published and acked after their runs: the drain waits for them. */
+    const background = new Set<Promise<void>>();
     let stopping = o.signal?.aborted ?? false;
     let inFlight = 0;
     const onAbort = () => {
@@ -153,6 +155,7 @@ export async function runWorker(o: RunWorkerOptions): Promise<RunWorkerResult> {
       // In-progress heartbeats keep the task while the run is alive; a dead worker's stop, so AckWait hands it on.
       const heartbeat = setInterval(() => msg.working(), Math.max(200, Math.floor(settings.ackWaitMs / 3)));
       const capture = captureSinks(identity, bus);
+      let handedOn = false;
       try {
         const seatKey = seat.members.map((m) => `${m.baseURL}\0${m.apiKeyEnv}`).join('\0');
         let shared = seats.get(seatKey);
@@ -193,38 +196,59 @@ export async function runWorker(o: RunWorkerOptions): Promise<RunWorkerResult> {
           usage: { ...{ calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 }, ...result.usage },
           lines: { ...lines, run: { ...lines.run, worker } },
         };
-        await publishResult(js, decided, `${task.batchId}.${task.chunk.id}.${result.runId}`);
-        await ackTask(msg);
-        counts.decided++;
-        o.onEvent?.({ type: 'decided', batchId: task.batchId, chunkId: task.chunk.id, source: task.chunk.source, status: result.doc.status, claims: result.doc.claims.length, ms: Date.now() - started, delivery });
+        const doc = result.doc;
+        // Published and acked in the background, so the slot pulls its next task meanwhile (in a
+        // row they left each slot idle ~20 ms a chunk); the heartbeat keeps the task until the ack.
+        const finishing = (async () => {
+          try {
+            await publishResult(js, decided, `${task.batchId}.${task.chunk.id}.${result.runId}`);
+            await ackTask(msg);
+            counts.decided++;
+            o.onEvent?.({ type: 'decided', batchId: task.batchId, chunkId: task.chunk.id, source: task.chunk.source, status: doc.status, claims: doc.claims.length, ms: Date.now() - started, delivery });
+          } catch (error) {
+            await fail(msg, task, delivery, error);
+          } finally {
+            clearInterval(heartbeat);
+          }
+        })();
+        finishing.finally(() => background.delete(finishing)).catch(() => undefined);
+        background.add(finishing);
+        handedOn = true;
       } catch (error) {
-        const message = (error as Error).message;
-        if (error instanceof QuotaExhaustedError) {
-          // The account is spent for every task: hand this one back and stop taking more.
-          msg.nak();
-          reason = 'quota';
-          stopping = true;
-          o.onEvent?.({ type: 'stopped', reason: message });
-          return;
-        }
-        if (delivery >= settings.maxDeliver) {
-          const failed: FailedResult = { v: MESSAGE_VERSION, kind: 'failed', batchId: task.batchId, chunkId: task.chunk.id, worker, deliveries: delivery, message };
-          await publishResult(js, failed, `${task.batchId}.${task.chunk.id}.failed-${msg.info.streamSequence}`);
-          msg.term();
-          counts.gaveUp++;
-          o.onEvent?.({ type: 'gave-up', batchId: task.batchId, chunkId: task.chunk.id, delivery, message });
-        } else {
-          msg.nak(Math.min(30_000, 1_000 * delivery));
-          o.onEvent?.({ type: 'retry', batchId: task.batchId, chunkId: task.chunk.id, delivery, message });
-        }
+        await fail(msg, task, delivery, error);
       } finally {
-        clearInterval(heartbeat);
+        if (!handedOn) clearInterval(heartbeat);
         await capture.close().catch(() => undefined);
+      }
+    };
+
+    /** A run that threw: handed back for another try, or given up at the last delivery. */
+    const fail = async (msg: JsMsg, task: TaskMessage, delivery: number, error: unknown): Promise<void> => {
+      const message = (error as Error).message;
+      if (error instanceof QuotaExhaustedError) {
+        // The account is spent for every task: hand this one back and stop taking more.
+        msg.nak();
+        reason = 'quota';
+        stopping = true;
+        o.onEvent?.({ type: 'stopped', reason: message });
+        return;
+      }
+      if (delivery >= settings.maxDeliver) {
+        const failed: FailedResult = { v: MESSAGE_VERSION, kind: 'failed', batchId: task.batchId, chunkId: task.chunk.id, worker, deliveries: delivery, message };
+        await publishResult(js, failed, `${task.batchId}.${task.chunk.id}.failed-${msg.info.streamSequence}`);
+        msg.term();
+        counts.gaveUp++;
+        o.onEvent?.({ type: 'gave-up', batchId: task.batchId, chunkId: task.chunk.id, delivery, message });
+      } else {
+        msg.nak(Math.min(30_000, 1_000 * delivery));
+        o.onEvent?.({ type: 'retry', batchId: task.batchId, chunkId: task.chunk.id, delivery, message });
       }
     };
 
     const slot = async (): Promise<void> => {
       while (!stopping) {
+        // A server that takes no results (restarting) must not let finished runs pile up.
+        while (background.size >= concurrency) await Promise.race(background);
         let msg: JsMsg | null;
         try {
           msg = await consumer.next({ expires: o.pullExpiresMs ?? 2_000 });
@@ -247,6 +271,7 @@ export async function runWorker(o: RunWorkerOptions): Promise<RunWorkerResult> {
       }
     };
     await Promise.all(Array.from({ length: concurrency }, slot));
+    await Promise.all(background);
     o.signal?.removeEventListener('abort', onAbort);
     await Promise.all(pacers.map((p) => p.settled()));
     await bus.flush();

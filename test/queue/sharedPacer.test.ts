@@ -219,6 +219,19 @@ describe.skipIf(Boolean(natsSkipReason))(`SharedPacer over NATS JetStream KV${na
     expect(shared!.pausedUntil).toBeGreaterThanOrEqual(times[4]!);
   });
 
+  it('with no limit known, writes the shared value about once a second, not once a call, and still counts every call', async () => {
+    const nc = await connect({ servers: nats.url });
+    connections.push(nc);
+    const w = await openSharedPacer(nc, [{ baseURL: 'http://127.0.0.1:11434/v1', apiKey: undefined, models: ['m'] }], {});
+    await grants(w, 200);
+    await w.settled();
+    const kv = await new Kvm(nc).open(PACE_BUCKET);
+    const entry = await kv.get(w.keys[0]!);
+    // 200 calls in well under a few seconds: a handful of writes (one per second, one at the end), not 200.
+    expect(entry!.revision).toBeLessThan(20);
+    expect(parsePaceState(entry!.string()).count).toBe(200);
+  });
+
   it('keeps two workers sharing a key under the sandbox account limit, through the real client and portCall', async () => {
     const sandbox = await startSandboxServer({ scenario: { rateLimit: { requests: 10, windowMs: 1000 }, models: [{ model: 'acme/ok', answer: 'fine' }] } });
     try {
