@@ -51,3 +51,9 @@ export function eventSubject(type: string): string {
 
 /** Server advisory when a task has been delivered `max_deliver` times without an ack. */
 export const MAX_DELIVERIES_ADVISORY = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${TASKS_STREAM}.${WORKERS_CONSUMER}`;
+
+/**
+ * Stream that keeps the server's max-deliveries advisories, so a task given up while no submitter
+ * was listening (a worker died on its last delivery) is still found by the batch's `--resume`.
+ */
+export const GIVEUPS_STREAM = 'QUORUM_GIVEUPS';

@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { RESULTS_STREAM, TASKS_STREAM, WORKERS_CONSUMER, batchResults, collectorConsumer } from './names.js';
+import { GIVEUPS_STREAM, MAX_DELIVERIES_ADVISORY, RESULTS_STREAM, TASKS_STREAM, WORKERS_CONSUMER, batchResults, collectorConsumer } from './names.js';
 
 /** How long a worker may hold a task without a heartbeat before it goes to another worker. */
 export const DEFAULT_ACK_WAIT_MS = 30_000;
@@ -28,7 +28,17 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
         if (!(await exists(() => jsm.streams.info(name)))) throw error;
       });
   }
+  if (!(await exists(() => jsm.streams.info(GIVEUPS_STREAM)))) {
+    await jsm.streams
+      .add({ name: GIVEUPS_STREAM, subjects: [MAX_DELIVERIES_ADVISORY], retention: RetentionPolicy.Limits, storage: StorageType.File, max_age: nanos(GIVEUPS_KEPT_MS) })
+      .catch(async (error: unknown) => {
+        if (!(await exists(() => jsm.streams.info(GIVEUPS_STREAM)))) throw error;
+      });
+  }
 }
+
+/** How long a give-up advisory is kept for a `--resume` to find. */
+const GIVEUPS_KEPT_MS = 7 * 24 * 3600_000;
 
 export interface WorkerConsumerOptions {
   ackWaitMs?: number;
@@ -36,26 +46,27 @@ export interface WorkerConsumerOptions {
 }
 
 /**
- * The one durable pull consumer all workers share. A worker that starts with other
- * `--ack-wait` / `--max-deliver` settings updates it: the latest worker's settings apply to all.
+ * The one durable pull consumer all workers share. A worker started with `--ack-wait` /
+ * `--max-deliver` sets them for every worker; one started without them keeps what is set.
  * Returns the settings in force.
  */
 export async function ensureWorkerConsumer(jsm: JetStreamManager, o: WorkerConsumerOptions = {}): Promise<{ ackWaitMs: number; maxDeliver: number }> {
-  const ackWaitMs = o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
-  const maxDeliver = o.maxDeliver ?? DEFAULT_MAX_DELIVER;
-  const config = { ack_wait: nanos(ackWaitMs), max_deliver: maxDeliver };
   const current = await jsm.consumers.info(TASKS_STREAM, WORKERS_CONSUMER).catch(() => undefined);
   if (!current) {
+    const config = { ack_wait: nanos(o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS), max_deliver: o.maxDeliver ?? DEFAULT_MAX_DELIVER };
     await jsm.consumers
       .add(TASKS_STREAM, { durable_name: WORKERS_CONSUMER, ack_policy: AckPolicy.Explicit, filter_subject: 'quorum.tasks.>', max_ack_pending: 10_000, ...config })
       .catch(async (error: unknown) => {
         if (!(await exists(() => jsm.consumers.info(TASKS_STREAM, WORKERS_CONSUMER)))) throw error;
-        await jsm.consumers.update(TASKS_STREAM, WORKERS_CONSUMER, config);
       });
-  } else if (current.config.ack_wait !== config.ack_wait || current.config.max_deliver !== maxDeliver) {
-    await jsm.consumers.update(TASKS_STREAM, WORKERS_CONSUMER, config);
+  } else {
+    const changed = {
+      ...(o.ackWaitMs !== undefined && nanos(o.ackWaitMs) !== current.config.ack_wait && { ack_wait: nanos(o.ackWaitMs) }),
+      ...(o.maxDeliver !== undefined && o.maxDeliver !== current.config.max_deliver && { max_deliver: o.maxDeliver }),
+    };
+    if (Object.keys(changed).length > 0) await jsm.consumers.update(TASKS_STREAM, WORKERS_CONSUMER, changed);
   }
-  return { ackWaitMs, maxDeliver };
+  return workerConsumerSettings(jsm);
 }
 
 /**

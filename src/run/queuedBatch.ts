@@ -1,4 +1,4 @@
-import { type Consumer, jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { type Consumer, type ConsumerMessages, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Observable } from 'rxjs';
 import type { BatchLedger } from '../batch/ledger.js';
@@ -8,7 +8,7 @@ import { EVENT_TYPES, makeEvent, type QuorumEvent } from '../events.js';
 import type { ChunkRun } from '../pipelines/batch.js';
 import { eventBusSink } from '../queue/eventBus.js';
 import { type DecidedResult, decodeResult, decodeTask, encodeTask, MESSAGE_VERSION, type TaskMessage } from '../queue/messages.js';
-import { MAX_DELIVERIES_ADVISORY, RESULTS_STREAM, TASKS_STREAM, batchTasks, collectorConsumer, taskSubject } from '../queue/names.js';
+import { GIVEUPS_STREAM, RESULTS_STREAM, TASKS_STREAM, batchTasks, collectorConsumer, taskSubject } from '../queue/names.js';
 import { ensureStreams, openCollector } from '../queue/streams.js';
 import type { Sink } from '../sinks/sink.js';
 import type { RunSinks } from './runSinks.js';
@@ -27,6 +27,12 @@ export interface QueuedBatchOptions {
   onWarning?: (line: string) => void;
 }
 
+/** The server's max-deliveries advisory: which task (its stream sequence), after how many deliveries. */
+interface GiveUpAdvisory {
+  stream_seq: number;
+  deliveries: number;
+}
+
 /** What happened to a chunk whose result came before the batch pipeline asked for it (a resumed batch). */
 type Arrived = { run: ChunkRun } | { error: Error };
 
@@ -43,11 +49,13 @@ export class QueuedBatch {
   private readonly arrived = new Map<string, Arrived>();
   /** Chunks whose task is still on the queue from an earlier session: not published again. */
   private pending = new Set<string>();
+  /** Chunks whose result is written but not yet committed: neither reported done nor published again. */
   private readonly committing = new Set<string>();
   private stopped = false;
   /** Committing the results that waited for a resumed batch, before any task is published. */
   private catchingUp = false;
   private loop: Promise<void> | undefined;
+  private giveUps: ConsumerMessages | undefined;
   private fatal: Error | undefined;
   private readonly session = Date.now().toString(36);
   /** The bus, for the batch's own events (the workers publish their runs'). */
@@ -84,11 +92,12 @@ export class QueuedBatch {
       if (info.num_pending === 0) break;
       await this.collectOnce(1_000);
     }
+    const seenGiveUps = await this.sweepGiveUps();
     const stream = await this.jsm.streams.info(TASKS_STREAM, { subjects_filter: batchTasks(this.o.batchId) });
     this.pending = new Set(Object.keys(stream.state.subjects ?? {}).map((subject) => subject.slice(subject.lastIndexOf('.') + 1)));
     this.catchingUp = false;
     this.loop = this.collect();
-    void this.watchGiveUps();
+    void this.watchGiveUps(seenGiveUps).catch(() => undefined);
   }
 
   /** True for a chunk the pipeline need not ask for: decided, and reported already. */
@@ -263,25 +272,41 @@ export class QueuedBatch {
 
   /**
    * A task whose worker died on its last delivery is given up by the server (no result comes):
-   * the server's advisory names it, and the chunk is reported failed (resumable).
+   * its advisory, kept in a stream, names it. Those from before this session (a resume) only
+   * take the dead task off the queue, so the chunk is published again; later ones report the
+   * chunk failed (resumable).
    */
-  private async watchGiveUps(): Promise<void> {
-    const sub = this.nc.subscribe(MAX_DELIVERIES_ADVISORY);
-    for await (const m of sub) {
+  private async sweepGiveUps(): Promise<number> {
+    const { state } = await this.jsm.streams.info(GIVEUPS_STREAM);
+    for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+      const stored = await this.jsm.streams.getMessage(GIVEUPS_STREAM, { seq }).catch(() => null);
+      if (stored) await this.giveUp(stored.json<GiveUpAdvisory>(), true);
+    }
+    return state.last_seq;
+  }
+
+  private async watchGiveUps(after: number): Promise<void> {
+    const consumer = await jetstream(this.nc).consumers.get(GIVEUPS_STREAM, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 });
+    const messages = await consumer.consume();
+    this.giveUps = messages;
+    for await (const m of messages) {
       if (this.stopped) break;
-      try {
-        const advisory = m.json<{ stream_seq: number; deliveries: number }>();
-        const stored = await this.jsm.streams.getMessage(TASKS_STREAM, { seq: advisory.stream_seq });
-        if (!stored) continue;
-        const task = decodeTask(stored.data);
-        if (task instanceof Error || task.batchId !== this.o.batchId) continue;
-        await this.jsm.streams.deleteMessage(TASKS_STREAM, advisory.stream_seq);
-        if (this.o.ledger.isDone(task.chunk.id)) continue;
-        this.o.onWarning?.(`Chunk ${task.chunk.id} of ${task.chunk.source} was given up after ${advisory.deliveries} deliveries: no worker finished it`);
-        this.settle(task.chunk.id, { error: new Error(`given up after ${advisory.deliveries} deliveries: no worker finished it (workers died or lost their connection)`) });
-      } catch {
-        // An advisory about a message already gone: nothing to do.
-      }
+      await this.giveUp(m.json<GiveUpAdvisory>(), false);
+    }
+  }
+
+  private async giveUp(advisory: GiveUpAdvisory, resuming: boolean): Promise<void> {
+    try {
+      const stored = await this.jsm.streams.getMessage(TASKS_STREAM, { seq: advisory.stream_seq });
+      if (!stored) return;
+      const task = decodeTask(stored.data);
+      if (task instanceof Error || task.batchId !== this.o.batchId) return;
+      await this.jsm.streams.deleteMessage(TASKS_STREAM, advisory.stream_seq);
+      if (resuming || this.o.ledger.isDone(task.chunk.id)) return;
+      this.o.onWarning?.(`Chunk ${task.chunk.id} of ${task.chunk.source} was given up after ${advisory.deliveries} deliveries: no worker finished it`);
+      this.settle(task.chunk.id, { error: new Error(`given up after ${advisory.deliveries} deliveries: no worker finished it (workers died or lost their connection)`) });
+    } catch {
+      // An advisory about a message already gone: nothing to do.
     }
   }
 
@@ -291,6 +316,7 @@ export class QueuedBatch {
    */
   async stop(completed: boolean): Promise<void> {
     this.stopped = true;
+    await this.giveUps?.close().catch(() => undefined);
     await this.loop?.catch(() => undefined);
     if (completed) await this.jsm.consumers.delete(RESULTS_STREAM, collectorConsumer(this.o.batchId)).catch(() => undefined);
     await this.bus.flush();

@@ -269,6 +269,37 @@ describe.skipIf(Boolean(natsSkipReason))(`quorum worker${natsSkipReason ? ` (ski
     expect(JSON.parse(again.stdout)).toMatchObject({ batchId, chunks: 1, failed: 1 });
   });
 
+  it('a task given up while no submitter listened (its worker died on the last delivery) is published again by --resume', async () => {
+    const scenario = panelScenario(Array.from({ length: 8 }, () => ({ latencyMs: 1500 })));
+    const models = await sandbox(scenario);
+    const server = await nats();
+    const nc = await client(server.url);
+    const dir = tempDir('quorum-worker-dead-last-');
+    const out = join(dir, 'out');
+    const args = ['batch', inputs(dir, 1), '--query', 'Q?', '--panel', writePanel(dir, models.baseURL, scenario), '--queue', server.url, '--out', out, '--rounds', '1', '--grace', '-1'];
+    // One delivery only, and a short ack wait: the worker's death is the task's last chance.
+    const doomed = spawnCli(['worker', '--queue', server.url, '--max-deliver', '1', '--ack-wait', '1', '--concurrency', '1']);
+    cleanups.push(() => (doomed.child.exitCode === null && doomed.child.signalCode === null ? doomed.child.kill('SIGKILL') : undefined));
+    const first = started(args);
+    await until('the worker asking the models', () => models.requests.length > 0);
+    const interrupted = await first.stop();
+    const batchId = /^Batch (\S+):/m.exec(interrupted.stderr)![1]!;
+    doomed.child.kill('SIGKILL');
+    await doomed.done;
+    // Another worker pulls; the server, which would have redelivered the task to it, gives the
+    // task up instead (its ack wait ran out on the last delivery), with no submitter to hear it.
+    started(['worker', '--queue', server.url, '--max-deliver', '1']);
+    const jsm = await jetstreamManager(nc);
+    await until('the give-up advisory, kept', async () => (await jsm.streams.info('QUORUM_GIVEUPS')).state.messages > 0);
+    const resumed = started([...args, '--json', '--resume', batchId]);
+    const ended = await Promise.race([resumed.done, until('the resumed batch to end', () => false, 60_000).catch((e: Error) => e)]);
+    expect(ended, 'the resumed batch waited for a task no worker would ever get').not.toBeInstanceOf(Error);
+    const again = ended as Awaited<typeof resumed.done>;
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ batchId, chunks: 1, consensus: 1, failed: 0 });
+    expect(runLines(out)).toHaveLength(1);
+  }, 120_000);
+
   it('Ctrl-C drains: the task held finishes and reaches the batch, then the worker exits 130 with its summary', async () => {
     // Slow models: the run is surely alive when the signal comes.
     const scenario = panelScenario(Array.from({ length: 8 }, () => ({ latencyMs: 1500 })));
