@@ -550,7 +550,15 @@ export class SharedPacer implements Limiter {
  * idle for an hour.
  */
 export async function openPaceBucket(nc: NatsConnection, bucket: string = PACE_BUCKET): Promise<KV> {
-  return new Kvm(nc).create(bucket, { history: 1, ttl: ENTRY_TTL_MS });
+  const kvm = new Kvm(nc);
+  try {
+    return await kvm.create(bucket, { history: 1, ttl: ENTRY_TTL_MS });
+  } catch (error) {
+    // Workers starting together: another one made the bucket between our look and our create.
+    return kvm.open(bucket).catch(() => {
+      throw error;
+    });
+  }
 }
 
 /**

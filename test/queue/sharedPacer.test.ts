@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { firstValueFrom, lastValueFrom, mergeMap, range, type Subscription, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { accountKey, openSharedPacer, PACE_BUCKET, type SharedPacer, type SharedPacerOptions, sharedPacerFor } from '../../src/queue/sharedPacer.js';
+import { accountKey, openPaceBucket, openSharedPacer, PACE_BUCKET, type SharedPacer, type SharedPacerOptions, sharedPacerFor } from '../../src/queue/sharedPacer.js';
 import { createOpenAICall } from '../../src/models/openaiCall.js';
 import { abortable } from '../../src/operators/abortable.js';
 import { portCall } from '../../src/pipelines/portCall.js';
@@ -57,6 +57,16 @@ describe.skipIf(Boolean(natsSkipReason))(`SharedPacer over NATS JetStream KV${na
   afterEach(async () => {
     await Promise.all(connections.splice(0).map((nc) => nc.close().catch(() => undefined)));
     await nats.stop();
+  });
+
+  it('opens the bucket when many workers start at the same moment (one makes it, the others find it)', async () => {
+    const ncs = await Promise.all(Array.from({ length: 16 }, () => connect({ servers: nats.url })));
+    connections.push(...ncs);
+    // Several rounds, each on a new bucket: the race is won or lost by a few microseconds.
+    for (let round = 0; round < 10; round++) {
+      const buckets = await Promise.all(ncs.map((nc) => openPaceBucket(nc, `quorum_pace_race_${round}`)));
+      expect(buckets).toHaveLength(16);
+    }
   });
 
   it('spaces the grants of three workers on one account at the shared pace, starving none', async () => {
