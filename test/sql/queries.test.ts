@@ -67,7 +67,11 @@ describe('bundled queries over the fixture', () => {
       };
     });
     expect(got).toHaveLength(8);
-    expect([...got].sort((a, b) => a.port - b.port)).toEqual(expected);
+    const sorted = [...got].sort((a, b) => a.port - b.port);
+    // Quantiles rounded to 0.1 ms may differ by one step: DuckDB and JavaScript round a float
+    // that lands on .x5 (39.95 is 39.9499… in binary) each their own way.
+    const near = (value: number) => ({ asymmetricMatch: (x: unknown) => typeof x === 'number' && Math.abs(x - value) <= 0.1 + 1e-9, toString: () => `≈${value}` });
+    expect(sorted).toEqual(expected.map((e) => ({ ...e, p50_ms: near(e.p50_ms), p95_ms: near(e.p95_ms) })));
     // Slowest first; port 7 answers 600 ms late in every call.
     expect(got.map((r) => r.p50_ms)).toEqual([...got.map((r) => r.p50_ms)].sort((a, b) => b - a));
     expect(got.find((r) => r.port === 7)!.p50_ms).toBeGreaterThanOrEqual(600);
