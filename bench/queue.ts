@@ -42,7 +42,6 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -52,6 +51,7 @@ import { type SandboxRequestLog, type SandboxServer, startSandboxServer } from '
 import { type Probe, probeArg } from './batchChild.js';
 import { type BenchContext, type BenchReport, binPath, machineInfo, machineLine, mdTable, median, repoRoot, spread, textTable, writeSection } from './harness.js';
 import { moduleShares, type ModuleShares, START_UP } from './queueChild.js';
+import { natsServerBinary, natsSkipReason, startNatsServer } from '../test/helpers/natsServer.js';
 
 const binName = relative(repoRoot, binPath);
 const envNum = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -132,13 +132,6 @@ function writePanelFile(dir: string, name: string, baseURL: string, scenario: Sc
 
 // ---------------------------------------------------------------- nats-server
 
-/** Why this bench cannot run here, or undefined (the same probe as test/helpers/natsServer.ts). */
-const NATS_BINARY = process.env.NATS_SERVER ?? 'nats-server';
-function natsMissing(): string | undefined {
-  const probe = spawnSync(NATS_BINARY, ['--version'], { encoding: 'utf8' });
-  return probe.error || probe.status !== 0 ? `${NATS_BINARY} is not installed (apt-get install nats-server, or set NATS_SERVER)` : undefined;
-}
-
 interface Nats {
   url: string;
   /** The server's user + system CPU so far, ms (from /proc; NaN where there is none). */
@@ -165,55 +158,10 @@ function procCpuMs(pid: number | undefined): number {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-/**
- * As test/helpers/natsServer.ts's startNatsServer (a loopback port, a fresh JetStream store),
- * copied because the bench also reads the server's CPU time, which needs its pid.
- */
+/** test/helpers/natsServer.ts's server (a loopback port, a fresh JetStream store), with its CPU time read from /proc. */
 async function startNats(): Promise<Nats> {
-  const storeDir = mkdtempSync(join(tmpdir(), 'quorum-bench-nats-'));
-  const port = await freePort();
-  const child = spawn(NATS_BINARY, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolveReady, reject) => {
-    let log = '';
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes('Server is ready')) {
-        child.off('exit', onExit);
-        resolveReady();
-      }
-    };
-    const onExit = (code: number | null) => reject(new Error(`nats-server exited (${code}) before it was ready:\n${log}`));
-    child.stderr.on('data', onData);
-    child.stdout.on('data', onData);
-    child.once('exit', onExit);
-    child.once('error', reject);
-  });
-  // Its log keeps coming; drained so that a full pipe never blocks it.
-  child.stderr.resume();
-  child.stdout.resume();
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    cpuMs: () => procCpuMs(child.pid),
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await gone;
-      }
-      rmSync(storeDir, { recursive: true, force: true });
-    },
-  };
+  const server = await startNatsServer();
+  return { url: server.url, cpuMs: () => procCpuMs(server.pid), stop: () => server.stop() };
 }
 
 // ---------------------------------------------------------------- child processes
@@ -691,7 +639,7 @@ const plain = (cell: string) => cell.replace(/\*\*|`/g, '');
 const verdict = (met: boolean | undefined) => (met === undefined ? 'not judged' : met ? 'met' : '**missed**');
 
 export async function run(ctx: BenchContext): Promise<BenchReport> {
-  const missing = natsMissing();
+  const missing = natsSkipReason;
   if (missing) throw new Error(`the queue benchmark needs a nats-server: ${missing}`);
   const m0 = machineInfo();
   const t0 = Date.now();
@@ -972,7 +920,7 @@ function report(r: Results): BenchReport {
     );
   }
   findings.push(
-    `Throughput: ${verdict(ratioMet)}. The queued side made ${f1(med(queued, callsPerS))} calls/s against the local batch's ${f1(med(local, callsPerS))} (64 in flight at ${LATENCY_MS} ms is ${f0(ideal)} calls/s at most). While calls were made, the runs' own processes used ${f2(med(local, busy))} CPUs (local) and ${f2(med(queued, busy))} CPUs (queued: workers, submitter and nats-server) of the machine's ${m0.nproc}, besides the sandbox in the bench process (${f2(med(local, (x) => x.serverCpuMs / x.wallMs))} / ${f2(med(queued, (x) => x.serverCpuMs / x.natsSpanMs))} CPUs over the run). Neither side was short of CPU; what differs is how full the 8 slots were kept: ${f2(med(local, occupancy))} (local) against ${f2(med(queued, occupancy))} (queued). A queued chunk's run took ${f0(med(queued, chunkMs))} ms (local ${f0(med(local, chunkMs))}), and each chunk left ${f0(med(queued, idlePerChunk))} ms of slot time idle (local ${f0(med(local, idlePerChunk))}): in a worker, the time from a chunk's decision to the next chunk's start, i.e. publishing the result and waiting for the server's ack, acking the task, and pulling the next one, each a round trip to nats-server, one task at a time per slot.${
+    `Throughput: ${verdict(ratioMet)}. The queued side made ${f1(med(queued, callsPerS))} calls/s against the local batch's ${f1(med(local, callsPerS))} (64 in flight at ${LATENCY_MS} ms is ${f0(ideal)} calls/s at most). While calls were made, the runs' own processes used ${f2(med(local, busy))} CPUs (local) and ${f2(med(queued, busy))} CPUs (queued: workers, submitter and nats-server) of the machine's ${m0.nproc}, besides the sandbox in the bench process (${f2(med(local, (x) => x.serverCpuMs / x.wallMs))} / ${f2(med(queued, (x) => x.serverCpuMs / x.natsSpanMs))} CPUs over the run). Neither side was short of CPU; what differs is how full the 8 slots were kept: ${f2(med(local, occupancy))} (local) against ${f2(med(queued, occupancy))} (queued). A queued chunk's run took ${f0(med(queued, chunkMs))} ms (local ${f0(med(local, chunkMs))}), and each chunk left ${f0(med(queued, idlePerChunk))} ms of slot time idle (local ${f0(med(local, idlePerChunk))}): in a worker, the time from a chunk's decision to the next chunk's start: gathering the run's records (its spans flushed) and pulling the next task, a round trip to nats-server; the result's publish and the task's ack go on in the background.${
       hasOne
         ? ` One worker at \`--concurrency ${LOCAL_CONCURRENCY}\` (the diagnostic row) made ${f1(med(oneWorker, callsPerS))} calls/s (${f2(med(oneWorker, callsPerS) / med(local, callsPerS))} of local) with its slots ${f2(med(oneWorker, occupancy))} busy.`
         : ''
@@ -1089,7 +1037,7 @@ function sharedPacerInBinary(): boolean {
 }
 
 function natsVersion(): string {
-  const probe = spawnSync(NATS_BINARY, ['--version'], { encoding: 'utf8' });
+  const probe = spawnSync(natsServerBinary, ['--version'], { encoding: 'utf8' });
   return (probe.stdout || probe.stderr || '').trim().replace(/^nats-server:\s*/, '') || 'unknown';
 }
 

@@ -17,13 +17,12 @@
  * README_FILE=<path> checks another file (to try a README change before it lands).
  */
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadScenario } from '../src/sandbox/scenario.js';
 import { CLI, tempDir } from './helpers/cli.js';
-import { natsServerBinary, natsSkipReason } from './helpers/natsServer.js';
+import { closedPort, natsServerBinary, natsSkipReason } from './helpers/natsServer.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const README = process.env.README_FILE ? resolve(process.env.README_FILE) : join(ROOT, 'README.md');
@@ -171,13 +170,6 @@ function plan(cmd: Command): Plan {
   const panelOffline = sub === 'panel' && !args.some((a) => /^--(check|free|suggest)\b/.test(a));
   if (args.includes('--sandbox') || OFFLINE_SUBCOMMANDS.has(sub) || panelOffline || args.some((a) => /^(-h|--help|--version)$/.test(a))) return { kind: 'offline', args };
   return { kind: 'network', args };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)));
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 /** A folder with a copy of examples/, as a fresh clone has it. */

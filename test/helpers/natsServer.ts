@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +24,17 @@ export interface NatsServer {
   restart(): Promise<void>;
   /** Stops the server and removes its store. */
   stop(): Promise<void>;
+  /** The running server's process id (a benchmark reads its CPU time from /proc). */
+  readonly pid: number | undefined;
 }
 
-async function freePort(): Promise<number> {
+export interface NatsServerOptions {
+  /** The server's `max_payload` in bytes (default: nats-server's 1 MiB). */
+  maxPayload?: number;
+}
+
+/** A loopback port free a moment ago; nothing listens on it now (a server that cannot be reached, or one to start). */
+export async function closedPort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -38,8 +46,15 @@ async function freePort(): Promise<number> {
 }
 
 /** Resolves once the server logs that it is ready for clients; rejects with its output if it exits first. */
-function launch(port: number, storeDir: string): Promise<ChildProcess> {
-  const child = spawn(natsServerBinary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '--http_port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(port: number, storeDir: string, o: NatsServerOptions): Promise<ChildProcess> {
+  const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '--http_port', '0'];
+  // max_payload has no command-line flag: a config file holds it, the flags the rest.
+  if (o.maxPayload !== undefined) {
+    const config = join(storeDir, 'nats.conf');
+    writeFileSync(config, `max_payload: ${o.maxPayload}\n`);
+    args.push('-c', config);
+  }
+  const child = spawn(natsServerBinary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   return new Promise((resolveReady, reject) => {
     const onData = (chunk: Buffer) => {
@@ -65,10 +80,10 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** One nats-server with JetStream for one test: a free loopback port and a temporary store. */
-export async function startNatsServer(): Promise<NatsServer> {
+export async function startNatsServer(o: NatsServerOptions = {}): Promise<NatsServer> {
   const storeDir = mkdtempSync(join(tmpdir(), 'quorum-nats-'));
-  const port = await freePort();
-  let child = await launch(port, storeDir);
+  const port = await closedPort();
+  let child = await launch(port, storeDir, o);
   const stopChild = async () => {
     const gone = exited(child);
     child.kill('SIGTERM');
@@ -80,10 +95,13 @@ export async function startNatsServer(): Promise<NatsServer> {
     storeDir,
     async restart() {
       await stopChild();
-      child = await launch(port, storeDir);
+      child = await launch(port, storeDir, o);
+    },
+    get pid() {
+      return child.pid;
     },
     async stop() {
-      await stopChild();
+      if (child.exitCode === null && child.signalCode === null) await stopChild();
       rmSync(storeDir, { recursive: true, force: true });
     },
   };

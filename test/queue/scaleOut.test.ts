@@ -12,6 +12,7 @@ import { startSandboxServer } from '../../src/sandbox/server.js';
 import type { RunLine } from '../../src/runlog/lines.js';
 import { spawnCli, tempDir, writePanel } from '../helpers/cli.js';
 import { type NatsServer, natsSkipReason, startNatsServer } from '../helpers/natsServer.js';
+import { until } from '../helpers/until.js';
 
 const CHUNKS = 200;
 const FILES = 10;
@@ -41,19 +42,6 @@ function runLines(out: string): RunLine[] {
 /** What a chunk concluded, independent of run ids, times and which worker decided it. */
 function conclusion(run: RunLine) {
   return { status: run.status, claims: run.claims.map((c) => `${c.text} (${c.support})`).sort(), dissent: run.dissent.length };
-}
-
-/** Resolves once `check()` holds, looking again as output arrives. */
-function until(check: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
-  return new Promise((resolveDone, reject) => {
-    const started = Date.now();
-    const tick = () => {
-      if (check()) return resolveDone();
-      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
 }
 
 describe.skipIf(Boolean(natsSkipReason))(natsSkipReason ? `scale-out on NATS (SKIPPED: ${natsSkipReason})` : 'scale-out on NATS: 3 workers, a SIGKILL and a server restart', () => {
@@ -86,12 +74,12 @@ describe.skipIf(Boolean(natsSkipReason))(natsSkipReason ? `scale-out on NATS (SK
     const decided = () => (submitter.output().stderr.match(/^chunk \d+\/200 /gm) ?? []).length;
 
     // One worker dies while it holds tasks: its tasks come back after the 2 s AckWait.
-    await until(() => decided() >= 40, '40 chunks decided');
+    await until('40 chunks decided', () => decided() >= 40, 120_000);
     const victim = workers[0]!;
-    await until(() => /^decided /m.test(victim.output().stderr), 'the first worker to decide a chunk');
+    await until('the first worker to decide a chunk', () => /^decided /m.test(victim.output().stderr), 120_000);
     victim.child.kill('SIGKILL');
     // The server goes down and comes back on the same store while chunks are in flight.
-    await until(() => decided() >= 90, '90 chunks decided');
+    await until('90 chunks decided', () => decided() >= 90, 120_000);
     await nats.restart();
 
     const done = await Promise.race([
@@ -161,12 +149,12 @@ describe.skipIf(Boolean(natsSkipReason))(natsSkipReason ? `scale-out on NATS (SK
     const workers = [0, 1].map(() => spawnCli(['worker', '--queue', nats.url, '--ack-wait', '2', '--concurrency', '2'], env));
     const workerDecided = () => workers.reduce((n, w) => n + (w.output().stderr.match(/^decided /gm) ?? []).length, 0);
     const submitter = spawnCli(['batch', ...common], env);
-    await until(() => (submitter.output().stderr.match(/^chunk \d+\/200 /gm) ?? []).length >= 50, '50 chunks collected');
+    await until('50 chunks collected', () => (submitter.output().stderr.match(/^chunk \d+\/200 /gm) ?? []).length >= 50, 120_000);
     submitter.child.kill('SIGKILL');
     await submitter.done;
     // The workers go on; their results wait in the stream for the next submitter.
     const atKill = workerDecided();
-    await until(() => workerDecided() >= atKill + 30, '30 more chunks decided with no submitter');
+    await until('30 more chunks decided with no submitter', () => workerDecided() >= atKill + 30, 120_000);
     const before = runLines(join(dir, 'killed')).length;
     const batchId = /^Batch (\S+):/m.exec(submitter.output().stderr)![1]!;
 

@@ -4,95 +4,30 @@
  * nats-server per test, the real `openai` client against the sandbox server on loopback, the CLI
  * in-process (`startCli`) for the submitter and the workers.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
 import { type DecidedResult, encodeResult, MESSAGE_VERSION } from '../../src/queue/messages.js';
 import { RESULTS_STREAM, TASKS_STREAM, WORKERS_CONSUMER, resultSubject } from '../../src/queue/names.js';
 import { ensureStreams, ensureWorkerConsumer } from '../../src/queue/streams.js';
-import { startSandboxServer, type SandboxServer } from '../../src/sandbox/server.js';
 import type { RunLine } from '../../src/runlog/lines.js';
-import { panelScenario, runCli, startCli, tempDir, writePanel } from '../helpers/cli.js';
-import { type NatsServer, natsSkipReason, startNatsServer } from '../helpers/natsServer.js';
+import { panelScenario, runCli, tempDir, writePanel } from '../helpers/cli.js';
+import { closedPort, natsSkipReason } from '../helpers/natsServer.js';
+import { inputs, queueKit } from '../helpers/queueKit.js';
+import { until } from '../helpers/until.js';
 import { logLines, runLines } from '../helpers/runLog.js';
 
 type CloudEvent = { id: string; type: string; specversion: string; runid?: string; batchid?: string; chunkid?: string; data: Record<string, unknown> };
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  // Last started, first stopped: workers and clients before the servers they talk to.
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function nats(): Promise<NatsServer> {
-  const server = await startNatsServer();
-  cleanups.push(() => server.stop());
-  return server;
-}
-
-async function sandbox(scenario = panelScenario()): Promise<SandboxServer> {
-  const server = await startSandboxServer({ scenario });
-  cleanups.push(() => server.close());
-  return server;
-}
-
-async function client(url: string): Promise<NatsConnection> {
-  const nc = await connect({ servers: url });
-  cleanups.push(() => nc.close());
-  return nc;
-}
-
-/** A folder of `n` small files: one chunk each, so a test knows the chunk count. */
-function inputs(dir: string, n: number): string {
-  const root = join(dir, 'specs');
-  mkdirSync(root, { recursive: true });
-  for (let i = 0; i < n; i++) writeFileSync(join(root, `part-${i}.md`), `Part ${i} of the protocol: the server listens on port 8080 and closes idle connections.\n`);
-  return root;
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)));
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-/**
- * Waits until `check` holds (it reads something observable: a line, a file, a stream's state);
- * fails naming `what` after `ms`. The polling only decides when to look again, never the outcome.
- */
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const { cleanups, nats, sandbox, client, started } = queueKit();
 
 /** A worker in-process, stopped (Ctrl-C) at the end of the test if the test did not. */
-function worker(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const w = startCli(['worker', ...args], env);
-  let stopped: Promise<unknown> | undefined;
-  const stop = () => (stopped ??= w.stop());
-  cleanups.push(stop);
-  return { ...w, stop: () => stop() as ReturnType<typeof w.stop> };
-}
-
+const worker = (args: string[], env: NodeJS.ProcessEnv = {}) => started(['worker', ...args], env);
 /** A submitter in-process, interrupted at the end of the test if still running. */
-function submit(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const b = startCli(['batch', ...args], env);
-  let finished = false;
-  void b.done.then(() => (finished = true));
-  cleanups.push(() => (finished ? undefined : b.stop()));
-  return b;
-}
+const submit = (args: string[], env: NodeJS.ProcessEnv = {}) => started(['batch', ...args], env);
 
 async function streamMessages(jsmOf: NatsConnection, stream: string): Promise<{ messages: number; lastSeq: number }> {
   const jsm = await jetstreamManager(jsmOf);

@@ -4,109 +4,17 @@
  * client against the sandbox server on loopback; the CLI in-process, and the real binary where a
  * real signal is needed.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TASKS_STREAM, WORKERS_CONSUMER } from '../../src/queue/names.js';
-import { startSandboxServer, type SandboxServer } from '../../src/sandbox/server.js';
-import { panelScenario, runCli, spawnCli, startCli, tempDir, writePanel } from '../helpers/cli.js';
-import { natsServerBinary, natsSkipReason, startNatsServer } from '../helpers/natsServer.js';
+import { panelScenario, runCli, spawnCli, tempDir, writePanel } from '../helpers/cli.js';
+import { closedPort, natsSkipReason } from '../helpers/natsServer.js';
+import { inputs, queueKit } from '../helpers/queueKit.js';
+import { until } from '../helpers/until.js';
 import { runLines } from '../helpers/runLog.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  // Last started, first stopped: workers and clients before the servers they talk to.
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function nats(): Promise<{ url: string }> {
-  const server = await startNatsServer();
-  cleanups.push(() => server.stop());
-  return server;
-}
-
-/**
- * A nats-server whose max_payload is `bytes`: a task fits, a decided run's records do not, so
- * every delivery of a task fails at the worker, as a run that throws would.
- */
-async function natsWithMaxPayload(bytes: number): Promise<{ url: string }> {
-  const port = await closedPort();
-  const dir = mkdtempSync(join(tmpdir(), 'quorum-nats-small-'));
-  const config = join(dir, 'nats.conf');
-  writeFileSync(config, `listen: "127.0.0.1:${port}"\nmax_payload: ${bytes}\njetstream { store_dir: "${join(dir, 'store')}" }\n`);
-  const child = spawn(natsServerBinary, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(async () => {
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await gone;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  let log = '';
-  await new Promise<void>((resolveReady, reject) => {
-    const onData = (c: Buffer) => {
-      log += c.toString();
-      if (log.includes('Server is ready')) resolveReady();
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`nats-server exited (${code}):\n${log}`)));
-  });
-  return { url: `nats://127.0.0.1:${port}` };
-}
-
-async function sandbox(scenario = panelScenario()): Promise<SandboxServer> {
-  const server = await startSandboxServer({ scenario });
-  cleanups.push(() => server.close());
-  return server;
-}
-
-async function client(url: string): Promise<NatsConnection> {
-  const nc = await connect({ servers: url });
-  cleanups.push(() => nc.close());
-  return nc;
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)));
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-/** A folder of `n` small files: one chunk each. */
-function inputs(dir: string, n: number): string {
-  const root = join(dir, 'specs');
-  mkdirSync(root, { recursive: true });
-  for (let i = 0; i < n; i++) writeFileSync(join(root, `part-${i}.md`), `Part ${i} of the protocol: the server listens on port 8080 and closes idle connections.\n`);
-  return root;
-}
-
-/** Waits until `check` holds (it reads something observable); fails naming `what` after `ms`. */
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** A CLI command in-process, interrupted (Ctrl-C) at the end of the test if still running. */
-function started(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const c = startCli(args, env);
-  let finished = false;
-  let stopping: ReturnType<typeof c.stop> | undefined;
-  void c.done.then(() => (finished = true));
-  const stop = () => (stopping ??= c.stop());
-  cleanups.push(() => (finished ? undefined : stop()));
-  return { ...c, stop };
-}
+const { cleanups, nats, sandbox, client, started } = queueKit();
 
 const lines = (text: string, pattern: RegExp) => text.split('\n').filter((l) => pattern.test(l));
 
@@ -210,7 +118,7 @@ describe.skipIf(Boolean(natsSkipReason))(`quorum worker${natsSkipReason ? ` (ski
 
   it('--max-deliver 2: a chunk no delivery can decide ends failed naming its deliveries; the batch exits 1 and --resume publishes it again', async () => {
     // A run's records larger than the server's max_payload: each delivery fails at the worker.
-    const server = await natsWithMaxPayload(12 * 1024);
+    const server = await nats({ maxPayload: 12 * 1024 });
     const nc = await client(server.url);
     const scenario = panelScenario();
     const models = await sandbox(scenario);
@@ -242,7 +150,7 @@ describe.skipIf(Boolean(natsSkipReason))(`quorum worker${natsSkipReason ? ` (ski
   });
 
   it('a give-up that waited for a resumed batch is put back on the queue, not reported as a failure of this session', async () => {
-    const server = await natsWithMaxPayload(12 * 1024);
+    const server = await nats({ maxPayload: 12 * 1024 });
     const nc = await client(server.url);
     const scenario = panelScenario();
     const models = await sandbox(scenario);
