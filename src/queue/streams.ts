@@ -64,7 +64,8 @@ export async function ensureWorkerConsumer(jsm: JetStreamManager, o: WorkerConsu
       ...(o.ackWaitMs !== undefined && nanos(o.ackWaitMs) !== current.config.ack_wait && { ack_wait: nanos(o.ackWaitMs) }),
       ...(o.maxDeliver !== undefined && o.maxDeliver !== current.config.max_deliver && { max_deliver: o.maxDeliver }),
     };
-    if (Object.keys(changed).length > 0) await jsm.consumers.update(TASKS_STREAM, WORKERS_CONSUMER, changed);
+    if (Object.keys(changed).length === 0) return settingsOf(current.config);
+    await jsm.consumers.update(TASKS_STREAM, WORKERS_CONSUMER, changed);
   }
   return workerConsumerSettings(jsm);
 }
@@ -93,10 +94,13 @@ export async function openCollector(jsm: JetStreamManager, batchId: string): Pro
   return name;
 }
 
-/** The worker consumer's settings in force (a worker reads them to pace its heartbeats). */
-export async function workerConsumerSettings(jsm: JetStreamManager): Promise<{ ackWaitMs: number; maxDeliver: number }> {
-  const info = await jsm.consumers.info(TASKS_STREAM, WORKERS_CONSUMER);
-  return { ackWaitMs: (info.config.ack_wait ?? nanos(DEFAULT_ACK_WAIT_MS)) / 1e6, maxDeliver: info.config.max_deliver ?? DEFAULT_MAX_DELIVER };
+/** The worker consumer's settings in force, read back after a change. */
+async function workerConsumerSettings(jsm: JetStreamManager): Promise<{ ackWaitMs: number; maxDeliver: number }> {
+  return settingsOf((await jsm.consumers.info(TASKS_STREAM, WORKERS_CONSUMER)).config);
+}
+
+function settingsOf(config: { ack_wait?: number; max_deliver?: number }): { ackWaitMs: number; maxDeliver: number } {
+  return { ackWaitMs: (config.ack_wait ?? nanos(DEFAULT_ACK_WAIT_MS)) / 1e6, maxDeliver: config.max_deliver ?? DEFAULT_MAX_DELIVER };
 }
 
 async function exists(info: () => Promise<unknown>): Promise<boolean> {
